@@ -1,0 +1,40 @@
+"""chainrule: a deep-learning framework on NumPy with PyTorch's API, made to show its work.
+
+    import chainrule as torch
+    x = torch.randn(3, requires_grad=True)
+    (x ** 2).sum().backward()      # x.grad == 2 * x
+"""
+from __future__ import annotations
+
+from . import _dtype
+from ._device import device
+from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa
+                     int8, int16, int32, int64, set_default_dtype, uint8)
+from .tensor import Size, Tensor
+from . import ops
+from .ops import *  # noqa: F401,F403  (the functional API: chainrule.add, chainrule.cat, ...)
+from .ops import (abs, all, any, max, min, pow, round, sum)  # noqa: F401,A004
+from . import autograd
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ._threads import get_num_threads, set_num_threads
+
+float = float32  # noqa: A001 - PyTorch's aliases
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> "bool":
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> "int":
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> "bool":
+    return input.is_floating_point()

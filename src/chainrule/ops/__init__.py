@@ -1,0 +1,60 @@
+"""Primitive differentiable operations and the functions built on them.
+
+Every array computation of chainrule lives in this package (and the autograd engine): a
+second array engine would be added by changing these modules only.
+"""
+from ._util import ShapeError, normalize_dim, normalize_dims, unbroadcast  # noqa: F401
+from .comparison import *  # noqa: F401,F403
+from .comparison import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa
+                         eq, equal, ge, gt, isclose, isfinite, isinf, isnan, le, logical_and,
+                         logical_not, logical_or, logical_xor, lt, ne)
+from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy,  # noqa
+                       full, full_like, linspace, logspace, new_empty, new_full, new_ones,
+                       new_tensor, new_zeros, ones, ones_like, tensor, zeros, zeros_like)
+from .elementwise import (abs, absolute, add, addcdiv, addcmul, ceil, clamp, clip, clone,  # noqa
+                          cos, div, divide, exp, expm1, floor, floor_divide, frac, lerp, log,
+                          log1p, log2, log10, maximum, minimum, mul, neg, negative, pow,
+                          reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin, sqrt,
+                          square, sub, tan, tanh, to_dtype, true_divide, trunc, where)
+from .function import Function  # noqa: F401
+from .indexing import (argwhere, gather, getitem, index_add, index_put, index_select,  # noqa
+                       masked_fill, masked_select, nonzero, scatter, scatter_add, setitem,
+                       take, take_along_dim)
+from .inplace import add_, copy_, div_, fill_, inplace, mul_, pow_, sub_, zero_  # noqa: F401
+from .linalg import addmm, bmm, dot, ger, inner, matmul, mm, mv, outer  # noqa: F401
+from .printing import format_tensor, set_printoptions  # noqa: F401
+from .random import (Generator, bernoulli, default_generator, get_rng_state,  # noqa: F401
+                     initial_seed, manual_seed, multinomial, normal, rand, rand_like,
+                     randint, randint_like, randn, randn_like, random_fill_, randperm, seed,
+                     set_rng_state)
+from .reduction import (all, amax, amin, aminmax, any, argmax, argmin, argsort,  # noqa: F401
+                        count_nonzero, cumsum, kthvalue, log_softmax, logsumexp, max, mean,
+                        median, min, norm, prod, softmax, sort, std, std_mean, sum, sum_to_size,
+                        topk, var, var_mean)
+from .shape import (atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cat,  # noqa: F401
+                    chunk, concat, concatenate, expand, flatten, flip, fliplr, flipud, hstack,
+                    movedim, moveaxis, narrow, permute, repeat, reshape, roll, select, split,
+                    squeeze, stack, swapaxes, swapdims, t, tensor_split, tile, transpose, tril,
+                    triu, unbind, unflatten, unsqueeze, view, vstack)
+
+
+# Tensor methods that are exactly ``chainrule.<name>(self, ...)``.
+TENSOR_METHODS = (
+    "abs", "absolute", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin",
+    "aminmax", "any", "argmax", "argmin", "argsort", "bernoulli", "bitwise_and",
+    "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp", "clip", "cos",
+    "count_nonzero", "cumsum", "div", "divide", "dot", "eq", "equal", "exp", "expm1", "floor",
+    "floor_divide", "frac", "ge", "greater", "greater_equal", "gt", "isclose", "isfinite",
+    "isinf", "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10",
+    "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "median", "min",
+    "minimum", "mm", "bmm", "mv", "mul", "multiply", "multinomial", "ne", "neg", "negative",
+    "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "norm", "not_equal",
+    "outer", "pow", "prod", "reciprocal", "relu", "remainder", "round", "rsqrt", "select",
+    "sigmoid", "sign", "sin", "softmax", "sort", "sqrt", "square", "std", "sub", "subtract",
+    "sum", "tan", "tanh", "tile", "topk", "true_divide", "trunc", "var", "fliplr",
+    "flipud", "tensor_split", "moveaxis",
+)
+multiply = mul
+subtract = sub
+from .comparison import greater, greater_equal, less, less_equal, not_equal  # noqa: E402,F401

@@ -1,0 +1,586 @@
+"""Elementwise ops: arithmetic, powers, exponentials, trigonometry, activations, casts.
+
+Each class is one primitive: forward on arrays, VJP with tensor ops (so differentiable
+again). Broadcasting is undone by the engine, not here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+from ._util import as_tensor_arg, broadcast_shapes, constant, describe, promote
+from .function import Function
+
+# -- arithmetic -------------------------------------------------------------------------------
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    saves_inputs = True
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved_inputs()
+        return grad * b, grad * a
+
+
+class Div(Function):
+    saves_inputs = True
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, grad):
+        a, b = self.saved_inputs()
+        grad_a = grad / b
+        return grad_a, -grad_a * a / b  # d(a/b)/db = -a/b^2
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class PowScalar(Function):
+    """x ** c for a constant exponent c."""
+
+    saves_inputs = True
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x ** self.exponent
+
+    def backward(self, grad):
+        (x,) = self.saved_inputs()
+        c = self.exponent
+        if c == 2:
+            return grad * (2 * x)
+        return grad * (c * x ** (c - 1))
+
+
+class Pow(Function):
+    """a ** b for tensors: d/da = b a^(b-1); d/db = a^b ln a (0 where a = 0 and b >= 0)."""
+
+    saves_inputs = True
+    saves_output = True
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, grad):
+        a, b = self.saved_inputs()
+        out = self.saved_output()
+        grad_a = grad * b * a ** (b - 1) if self.next_functions[0] else None
+        grad_b = None
+        if self.next_functions[1]:
+            zero_base = (a._data == 0) & (b._data >= 0)
+            safe_a = where(constant(zero_base), constant(np.ones((), a._data.dtype)), a)
+            grad_b = where(constant(zero_base), constant(np.zeros((), a._data.dtype)),
+                           grad * out * safe_a.log())
+        return grad_a, grad_b
+
+
+class Maximum(Function):
+    """Elementwise max; on ties each input gets half the gradient (as PyTorch)."""
+
+    def forward(self, a, b):
+        self.share_a = (a > b) + 0.5 * (a == b)
+        return np.maximum(a, b)
+
+    def backward(self, grad):
+        share = constant(self.share_a.astype(grad._data.dtype, copy=False))
+        return grad * share, grad * (1 - share)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.share_a = (a < b) + 0.5 * (a == b)
+        return np.minimum(a, b)
+
+    def backward(self, grad):
+        share = constant(self.share_a.astype(grad._data.dtype, copy=False))
+        return grad * share, grad * (1 - share)
+
+
+class Where(Function):
+    def __init__(self, condition: np.ndarray):
+        self.condition = condition
+
+    def forward(self, a, b):
+        return np.where(self.condition, a, b)
+
+    def backward(self, grad):
+        zero = constant(np.zeros((), grad._data.dtype))
+        cond = constant(self.condition)
+        return where(cond, grad, zero), where(cond, zero, grad)
+
+
+# -- unary math ------------------------------------------------------------------------------
+
+
+class Exp(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, grad):
+        return grad * self.saved_output()
+
+
+class Expm1(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, grad):
+        return grad * (self.saved_output() + 1)
+
+
+class Log(Function):
+    saves_inputs = True
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, grad):
+        return grad / self.saved_inputs()[0]
+
+
+class Log1p(Function):
+    saves_inputs = True
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, grad):
+        return grad / (self.saved_inputs()[0] + 1)
+
+
+class Sqrt(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, grad):
+        return grad / (2 * self.saved_output())
+
+
+class Rsqrt(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return 1 / np.sqrt(x)
+
+    def backward(self, grad):
+        out = self.saved_output()
+        return grad * (-0.5 * out * out * out)  # d(x^-1/2)/dx = -x^-3/2 / 2
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.sign = np.sign(x)
+        return np.abs(x)
+
+    def backward(self, grad):
+        return grad * constant(self.sign)
+
+
+class Sin(Function):
+    saves_inputs = True
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, grad):
+        return grad * self.saved_inputs()[0].cos()
+
+
+class Cos(Function):
+    saves_inputs = True
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, grad):
+        return grad * -self.saved_inputs()[0].sin()
+
+
+class Tanh(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad):
+        out = self.saved_output()
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    saves_output = True
+
+    def forward(self, x):
+        # 1/(1+e^-x) = (1 + tanh(x/2))/2: no overflow for any x.
+        out = np.tanh(x * 0.5)
+        out *= 0.5
+        out += 0.5
+        return out
+
+    def backward(self, grad):
+        out = self.saved_output()
+        return grad * (out * (1 - out))
+
+
+class Relu(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad):
+        return grad * constant(self.mask)
+
+
+class Clamp(Function):
+    """Clamp to [lo, hi] (constants); the gradient passes where lo <= x <= hi."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        self.mask = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            self.mask &= x >= self.lo
+        if self.hi is not None:
+            self.mask &= x <= self.hi
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, grad):
+        return grad * constant(self.mask)
+
+
+class ToDtype(Function):
+    def __init__(self, np_dtype):
+        self.np_dtype = np_dtype
+
+    def forward(self, x):
+        self.source = x.dtype
+        return x.astype(self.np_dtype)
+
+    def backward(self, grad):
+        if self.source.kind != "f":
+            return None
+        return to_dtype(grad, self.source)
+
+
+class Clone(Function):
+    def forward(self, x):
+        return np.array(x, copy=True, order="C")
+
+    def backward(self, grad):
+        return grad
+
+
+class ZeroGrad(Function):
+    """Piecewise-constant functions (sign, floor, round, ...): the gradient is zero."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def name(self) -> str:
+        return self.fn.__name__.capitalize() + "Backward0"
+
+    def forward(self, x):
+        return self.fn(x)
+
+    def backward(self, grad):
+        return grad * 0
+
+
+# -- the functions (chainrule.add, Tensor.__add__, ...) ---------------------------------------
+
+
+def add(input, other, *, alpha=1):
+    """``input + alpha * other`` with broadcasting and PyTorch's type promotion."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    a, b = promote("add", input, other)
+    _check_shapes("add", a, b)
+    return Add()(a, b)
+
+
+def sub(input, other, *, alpha=1):
+    if alpha != 1:
+        other = mul(other, alpha)
+    a, b = promote("sub", input, other)
+    if a.dtype == np.bool_ if not isinstance(a, Tensor) else a._data.dtype == np.bool_:
+        raise TypeError("sub: subtraction of bool tensors is not supported; use logical_xor")
+    _check_shapes("sub", a, b)
+    return Sub()(a, b)
+
+
+def mul(input, other):
+    a, b = promote("mul", input, other)
+    _check_shapes("mul", a, b)
+    return Mul()(a, b)
+
+
+def div(input, other, *, rounding_mode=None):
+    """True division (integers give floats); ``rounding_mode`` 'trunc' or 'floor' rounds."""
+    a, b = promote("div", input, other)
+    _check_shapes("div", a, b)
+    if rounding_mode is not None:
+        if rounding_mode == "floor":
+            return floor_divide(a, b)
+        if rounding_mode == "trunc":
+            q = Div()(*_as_float(a, b))
+            q = ZeroGrad(np.trunc)(q)
+            return q if _kind(a) == "f" else q.to(_dtype_of(a))
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    if _kind(a) != "f":
+        a, b = _as_float(a, b)
+    return Div()(a, b)
+
+
+true_divide = divide = div
+
+
+def floor_divide(input, other):
+    a, b = promote("floor_divide", input, other)
+    if _kind(a) == "f":
+        return ZeroGrad(np.floor)(Div()(a, b))
+    return Tensor._make(np.floor_divide(_arr(a), _arr(b)))
+
+
+def remainder(input, other):
+    a, b = promote("remainder", input, other)
+    if _kind(a) == "f":  # x - floor(x/y)*y: gradient 1 for x, -floor(x/y) for y
+        return sub(a, mul(floor_divide(a, b), b))
+    return Tensor._make(np.remainder(_arr(a), _arr(b)))
+
+
+def neg(input):
+    if input._data.dtype == np.bool_:
+        raise TypeError("neg: negation of a bool tensor is not supported; use logical_not")
+    return Neg()(input)
+
+
+negative = neg
+
+
+def pow(input, exponent):  # noqa: A001 - PyTorch's name
+    """``input ** exponent``; either may be a tensor or a number."""
+    if not isinstance(exponent, Tensor) and isinstance(input, Tensor) and np.isscalar(exponent):
+        if _kind(input) != "f" and isinstance(exponent, float):
+            input = to_dtype(input, _dtype.get_default_dtype())
+        elif _kind(input) != "f" and exponent < 0:
+            raise RuntimeError("pow: integers to negative integer powers are not allowed")
+        return PowScalar(input._data.dtype.type(exponent) if _kind(input) == "f"
+                         else exponent)(input)
+    a, b = promote("pow", input, exponent)
+    _check_shapes("pow", a, b)
+    return Pow()(a, b)
+
+
+def square(input):
+    return pow(input, 2)
+
+
+def reciprocal(input):
+    return div(1.0, input)
+
+
+def maximum(input, other):
+    a, b = promote("maximum", input, other)
+    _check_shapes("maximum", a, b)
+    return Maximum()(a, b)
+
+
+def minimum(input, other):
+    a, b = promote("minimum", input, other)
+    _check_shapes("minimum", a, b)
+    return Minimum()(a, b)
+
+
+def where(condition, input=None, other=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (both broadcast).
+
+    With only a condition, the indices where it holds (as ``nonzero(as_tuple=True)``).
+    """
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(as_tensor_arg("where", condition), as_tuple=True)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: expected condition to be a bool tensor, got {cond.dtype}")
+    a, b = promote("where", input, other)
+    broadcast_shapes("where", cond.shape, np.shape(_arr(a)), np.shape(_arr(b)))
+    return Where(cond)(a, b)
+
+
+def _unary(cls, float_only: bool = True):
+    def fn(input):
+        if not isinstance(input, Tensor):
+            input = as_tensor_arg(cls.__name__.lower(), input)
+        if float_only and input._data.dtype.kind != "f":
+            input = to_dtype(input, _dtype.get_default_dtype())
+        return cls()(input)
+    fn.__name__ = cls.__name__.lower()
+    fn.__doc__ = f"Elementwise {fn.__name__}, differentiable."
+    return fn
+
+
+exp = _unary(Exp)
+expm1 = _unary(Expm1)
+log = _unary(Log)
+log1p = _unary(Log1p)
+sqrt = _unary(Sqrt)
+rsqrt = _unary(Rsqrt)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+relu = _unary(Relu, float_only=False)
+abs = _unary(Abs, float_only=False)  # noqa: A001
+absolute = abs
+
+
+def log2(input):
+    return div(log(input), float(np.log(2.0)))
+
+
+def log10(input):
+    return div(log(input), float(np.log(10.0)))
+
+
+def tan(input):
+    return div(sin(input), cos(input))
+
+
+def clamp(input, min=None, max=None):  # noqa: A002
+    """Clamp into [min, max]; bounds may be numbers or tensors."""
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp(min, max)(input)
+
+
+clip = clamp
+
+
+def _zero_grad_unary(fn):
+    def op(input):
+        if input._data.dtype.kind != "f":
+            return Tensor._make(fn(input._data))
+        return ZeroGrad(fn)(input)
+    op.__name__ = fn.__name__
+    return op
+
+
+sign = _zero_grad_unary(np.sign)
+floor = _zero_grad_unary(np.floor)
+ceil = _zero_grad_unary(np.ceil)
+trunc = _zero_grad_unary(np.trunc)
+frac = None  # defined below with its gradient
+
+
+def round(input, decimals: int = 0):  # noqa: A001
+    return ZeroGrad(lambda x: np.round(x, decimals))(input) if input._data.dtype.kind == "f" \
+        else input.clone()
+
+
+def frac(input):  # noqa: F811
+    return sub(input, trunc(input))
+
+
+def lerp(input, end, weight):
+    return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+def to_dtype(input: Tensor, dtype) -> Tensor:
+    """A differentiable cast (gradients are cast back to the input's dtype)."""
+    np_dtype = _dtype.to_numpy_dtype(dtype)
+    if input._data.dtype == np_dtype:
+        return input
+    return ToDtype(np_dtype)(input)
+
+
+def clone(input: Tensor) -> Tensor:
+    return Clone()(input)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _kind(x) -> str:
+    return np.asarray(_arr(x)).dtype.kind if not isinstance(x, Tensor) else x._data.dtype.kind
+
+
+def _dtype_of(x):
+    return x._data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
+
+
+def _as_float(a, b):
+    f = _dtype.get_default_dtype().np
+    a = to_dtype(a, f) if isinstance(a, Tensor) else np.asarray(a, f)
+    b = to_dtype(b, f) if isinstance(b, Tensor) else np.asarray(b, f)
+    return a, b
+
+
+def _check_shapes(op: str, a, b) -> None:
+    """Fail early with the op's name rather than deep inside NumPy."""
+    sa = a._data.shape if isinstance(a, Tensor) else ()
+    sb = b._data.shape if isinstance(b, Tensor) else ()
+    if sa != sb and sa and sb:
+        try:
+            np.broadcast_shapes(sa, sb)
+        except ValueError:
+            from ._util import ShapeError
+            raise ShapeError(
+                f"{op}: the size of tensor a {describe(a)} must match the size of tensor b "
+                f"{describe(b)} at non-singleton dimensions (shapes {sa} and {sb} cannot be "
+                "broadcast)") from None
