@@ -21,6 +21,9 @@ from ._device import CPU, check_device
 from .autograd import engine
 
 
+_new = object.__new__
+
+
 class Size(tuple):
     """A tensor's shape: a tuple of ints (``Size([2, 3]) == (2, 3)``)."""
 
@@ -48,8 +51,15 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version",
-                 "_grad_accumulator", "_backward_hooks", "_post_accumulate_hooks",
-                 "_retains_grad", "_base", "_view_fns", "__dict__", "__weakref__")
+                 "__dict__", "__weakref__")
+
+    # Rarely set, so class-level defaults: making a tensor sets only the slots above.
+    _grad_accumulator = None  # a leaf's AccumulateGrad node, made on first use
+    _backward_hooks = None
+    _post_accumulate_hooks = None
+    _retains_grad = False
+    _base = None  # for a view: the tensor whose memory it shares ...
+    _view_fns = None  # ... and how to replay the view from it: ((fn, args), ...)
 
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray * Tensor works
 
@@ -76,21 +86,20 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t._output_nr = output_nr
-        t._version = [0]
-        t._grad_accumulator = None
-        t._backward_hooks = None
-        t._post_accumulate_hooks = None
-        t._retains_grad = False
-        t._base = None
-        t._view_fns = None
+        t._version = [0]  # shared with views: a list so that views see the same counter
 
     @classmethod
     def _make(cls, data: np.ndarray, grad_fn=None, output_nr: int = 0,
               requires_grad: bool = False) -> "Tensor":
-        t = object.__new__(Tensor)
+        t = _new(Tensor)
         if type(data) is not np.ndarray:  # NumPy reductions return scalars; keep 0-d arrays
             data = np.asarray(data)
-        Tensor._init(t, data, grad_fn, output_nr, requires_grad)
+        t._data = data
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._version = [0]
         return t
 
     @staticmethod
@@ -339,8 +348,6 @@ class Tensor:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that "
                                "doesn't require gradient")
         if self.grad_fn is None:
-            if self._backward_hooks is None:
-                self._backward_hooks = []
             return engine._add_hook(self, "_backward_hooks", hook)
         return self.grad_fn._output_hook(self._output_nr, hook)
 

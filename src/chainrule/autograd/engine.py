@@ -38,10 +38,14 @@ class Node:
     single gradient when the op has one input); gradients are Tensors.
     """
 
-    __slots__ = ("next_functions", "_input_meta", "_released", "_pre_hooks", "_hooks",
-                 "_sequence_nr", "_creation_stack", "__dict__", "__weakref__")
+    __slots__ = ("next_functions", "_input_meta", "_sequence_nr", "__dict__", "__weakref__")
 
+    # Rarely set, so class-level defaults: recording a node sets only the slots above.
     n_outputs = 1
+    _released = False
+    _pre_hooks = None
+    _hooks = None
+    _creation_stack = None
 
     def name(self) -> str:
         """PyTorch-style node name, e.g. ``MulBackward0``."""
@@ -120,12 +124,10 @@ def init_node(node: Node, next_functions: tuple, input_meta: tuple) -> None:
     global _sequence
     node.next_functions = next_functions
     node._input_meta = input_meta
-    node._released = False
-    node._pre_hooks = None
-    node._hooks = None
     _sequence += 1
     node._sequence_nr = _sequence
-    node._creation_stack = traceback.extract_stack()[:-3] if ANOMALY_MODE else None
+    if ANOMALY_MODE:
+        node._creation_stack = traceback.extract_stack()[:-3]
 
 
 class AccumulateGrad(Node):
@@ -191,7 +193,8 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
 
     buffers: dict = {}
     for (node, nr), g in roots:
-        _accumulate_into(buffers, node, nr, g)
+        buf = buffers.setdefault(node, [None] * node.n_outputs)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
     ready = [e[0] for e, _ in roots if deps.get(e[0], 0) == 0]
     ready = list(dict.fromkeys(ready))
 
@@ -206,7 +209,6 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                     new = hook(tuple(grads))
                     if new is not None:
                         grads = list(new)
-
             if capture is not None:
                 for nr in range(len(grads)):
                     for pos in capture.get((node, nr), ()):
@@ -219,35 +221,47 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                 continue
 
             children = node.next_functions
-            if needed is not None and node not in needed:
-                _release_children(children, deps, ready)
-                continue
-            if all(g is None for g in grads):
-                _release_children(children, deps, ready)
-                continue
-            if node._released:
-                raise AutogradError(
-                    f"Trying to backward through the graph a second time (or directly access "
-                    f"saved tensors after they have already been freed) in {node.name()}: "
-                    "saved intermediate values of the graph are freed when you call "
-                    ".backward() or autograd.grad(). Specify retain_graph=True if you need "
-                    "to backward through the graph a second time.")
-            in_grads = _call_backward(node, grads)
-            if node._hooks:
-                for hook in node._hooks:
-                    new = hook(in_grads, tuple(grads))
-                    if new is not None:
-                        in_grads = tuple(new)
-            if not retain_graph:
-                node.release()
+            skip = (needed is not None and node not in needed) or (
+                grads[0] is None if len(grads) == 1 else all(g is None for g in grads))
+            if skip:
+                in_grads = (None,) * len(children)
+            else:
+                if node._released:
+                    raise AutogradError(
+                        f"Trying to backward through the graph a second time (or directly "
+                        f"access saved tensors after they have already been freed) in "
+                        f"{node.name()}: saved intermediate values of the graph are freed when "
+                        "you call .backward() or autograd.grad(). Specify retain_graph=True if "
+                        "you need to backward through the graph a second time.")
+                if node.n_outputs == 1 and not GRAD_ENABLED:  # the common case, inlined
+                    in_grads = node.backward(grads[0])
+                    if type(in_grads) is not tuple:
+                        in_grads = (in_grads,)
+                    if len(in_grads) != len(children) or ANOMALY_MODE:
+                        in_grads = _check_result(node, in_grads)
+                else:
+                    in_grads = _call_backward(node, grads)
+                if node._hooks:
+                    for hook in node._hooks:
+                        new = hook(in_grads, tuple(grads))
+                        if new is not None:
+                            in_grads = tuple(new)
+                if not retain_graph:
+                    node.release()
 
             for edge, g, meta in zip(children, in_grads, node._input_meta):
                 if edge is None:
                     continue
-                child = edge[0]
+                child, nr = edge
                 if g is not None:
-                    g = _conform(node, g, meta)
-                    _accumulate_into(buffers, child, edge[1], g)
+                    if g._data.shape != meta[0] or g._data.dtype != meta[1]:
+                        g = _conform(node, g, meta)
+                    buf = buffers.get(child)
+                    if buf is None:
+                        buf = buffers[child] = [None] * child.n_outputs
+                    old = buf[nr]
+                    # Out of place: an op may hand one gradient object to several inputs.
+                    buf[nr] = g if old is None else old + g
                 remaining = deps[child] - 1
                 deps[child] = remaining
                 if remaining == 0:
@@ -303,17 +317,6 @@ def _needed_nodes(parents, capture) -> set:
     return needed
 
 
-def _release_children(children, deps, ready) -> None:
-    for edge in children:
-        if edge is None:
-            continue
-        child = edge[0]
-        remaining = deps[child] - 1
-        deps[child] = remaining
-        if remaining == 0:
-            ready.append(child)
-
-
 class _OnceDifferentiableError(Node):
     """Stands behind gradients computed by a once-differentiable op under create_graph:
     harmless unless someone differentiates through them."""
@@ -346,6 +349,10 @@ def _call_backward(node, grads):
         result = node.backward(*filled)
     if type(result) is not tuple:
         result = (result,)
+    return _check_result(node, result)
+
+
+def _check_result(node, result):
     if len(result) != len(node.next_functions):
         raise AutogradError(
             f"{node.name()}: backward returned {len(result)} gradients, expected "
@@ -373,7 +380,7 @@ def _call_once_differentiable(node, grads):
 def _conform(node, g, meta):
     """Undo broadcasting and check that a gradient fits its input (one place for all ops)."""
     shape, dtype = meta
-    if g.shape != shape:
+    if g._data.shape != shape:
         try:
             g = g.sum_to_size(shape)
         except (RuntimeError, ValueError):
@@ -385,16 +392,6 @@ def _conform(node, g, meta):
             f"{node.name()}: backward returned a gradient of dtype {g._data.dtype} for an "
             f"input of dtype {dtype}")
     return g
-
-
-def _accumulate_into(buffers, node, nr, g) -> None:
-    buf = buffers.get(node)
-    if buf is None:
-        buf = buffers[node] = [None] * node.n_outputs
-    if buf[nr] is None:
-        buf[nr] = g
-    else:
-        buf[nr] = buf[nr] + g  # out of place: op gradients may alias each other
 
 
 def _accumulate_leaf(leaf, g, create_graph: bool) -> None:

@@ -78,7 +78,12 @@ def broadcast_shapes(op: str, *shapes) -> tuple:
                          "broadcast together") from None
 
 
+_PY_SCALARS = (float, int, bool)
+
+
 def _is_scalar(x) -> bool:
+    if type(x) in _PY_SCALARS:  # the common case, without the slow ABC check below
+        return True
     return isinstance(x, (numbers.Number, np.number, np.bool_)) and not isinstance(x, Tensor)
 
 

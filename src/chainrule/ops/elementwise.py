@@ -28,7 +28,7 @@ class Sub(Function):
         return a - b
 
     def backward(self, grad):
-        return grad, -grad
+        return grad, (-grad if self.next_functions[1] else None)
 
 
 class Mul(Function):
@@ -39,7 +39,8 @@ class Mul(Function):
 
     def backward(self, grad):
         a, b = self.saved_inputs()
-        return grad * b, grad * a
+        need_a, need_b = self.next_functions
+        return (grad * b if need_a else None), (grad * a if need_b else None)
 
 
 class Div(Function):
@@ -51,7 +52,7 @@ class Div(Function):
     def backward(self, grad):
         a, b = self.saved_inputs()
         grad_a = grad / b
-        return grad_a, -grad_a * a / b  # d(a/b)/db = -a/b^2
+        return grad_a, (-grad_a * a / b if self.next_functions[1] else None)  # -a/b^2
 
 
 class Neg(Function):
@@ -238,8 +239,21 @@ class Tanh(Function):
         return np.tanh(x)
 
     def backward(self, grad):
-        out = self.saved_output()
-        return grad * (1 - out * out)
+        return TanhBackward()(grad, self.saved_output())
+
+
+class TanhBackward(Function):
+    """g * (1 - y^2) as one op (as PyTorch's tanh_backward), itself differentiable."""
+
+    saves_inputs = True
+
+    def forward(self, g, y):
+        return g * (1 - y * y)
+
+    def backward(self, gg):
+        g, y = self.saved_inputs()
+        need_g, need_y = self.next_functions
+        return (gg * (1 - y * y) if need_g else None), (gg * g * y * -2 if need_y else None)
 
 
 class Sigmoid(Function):
@@ -253,8 +267,22 @@ class Sigmoid(Function):
         return out
 
     def backward(self, grad):
-        out = self.saved_output()
-        return grad * (out * (1 - out))
+        return SigmoidBackward()(grad, self.saved_output())
+
+
+class SigmoidBackward(Function):
+    """g * y (1 - y) as one op (as PyTorch's sigmoid_backward), itself differentiable."""
+
+    saves_inputs = True
+
+    def forward(self, g, y):
+        return g * (y * (1 - y))
+
+    def backward(self, gg):
+        g, y = self.saved_inputs()
+        need_g, need_y = self.next_functions
+        return ((gg * (y * (1 - y))) if need_g else None), \
+            ((gg * g * (1 - 2 * y)) if need_y else None)
 
 
 class Relu(Function):

@@ -47,23 +47,37 @@ class Function(Node):
 
         Inputs are Tensors, or arrays/NumPy scalars that act as constants.
         """
-        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = []
+        record = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x._data)
+                if x._requires_grad:
+                    record = True
+            else:
+                arrays.append(x)
         out = self.forward(*arrays)
-        if engine.GRAD_ENABLED:
-            for x in inputs:
-                if isinstance(x, Tensor) and x.requires_grad:
-                    return self._record(inputs, arrays, out)
+        if record and engine.GRAD_ENABLED:
+            return self._record(inputs, arrays, out)
         if type(out) is tuple:
             return tuple(Tensor._make(o) for o in out)
         return Tensor._make(out)
 
     def _record(self, inputs, arrays, out):
-        edges = tuple(grad_edge(x) if isinstance(x, Tensor) else None for x in inputs)
-        init_node(self, edges, tuple((a.shape, a.dtype) for a in arrays))
+        edges = []
+        meta = []  # (shape, dtype) of each input that gets a gradient, for the engine's checks
+        for x, a in zip(inputs, arrays):
+            if isinstance(x, Tensor) and x._requires_grad:
+                fn = x.grad_fn
+                edges.append((fn, x._output_nr) if fn is not None else grad_edge(x))
+                meta.append((a.shape, a.dtype))
+            else:
+                edges.append(None)
+                meta.append(None)
+        init_node(self, tuple(edges), tuple(meta))
         if self.saves_inputs:
-            self._saved = tuple(
-                (x, x._version[0]) if isinstance(x, Tensor) else (Tensor._make(x), 0)
-                for x in inputs)
+            self._saved = tuple([
+                (x, x._version[0]) if isinstance(x, Tensor) else (x, None) for x in inputs])
         if type(out) is tuple:
             self.n_outputs = len(out)
             self._output_meta = tuple((o.shape, o.dtype) for o in out)
@@ -79,7 +93,7 @@ class Function(Node):
             return Tensor._make(out)
         result = Tensor._make(out, self, 0, True)
         if self.saves_output:
-            self._saved_out = ((out, result._version, result._version[0]),)
+            self._saved_out = ((result._data, result._version, 0),)
         return result
 
     # -- what backward reads ---------------------------------------------------------------
@@ -87,7 +101,9 @@ class Function(Node):
         """The input tensors as forward saw them; raises if one was modified in place since."""
         out = []
         for i, (t, version) in enumerate(self._saved):
-            if t._version[0] != version:
+            if version is None:  # a constant (a Python number or an array)
+                t = Tensor._make(t)
+            elif t._version[0] != version:
                 raise _modified_error(t, self, f"input {i}", t._version[0], version)
             out.append(t)
         return tuple(out)
