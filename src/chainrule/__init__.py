@@ -38,3 +38,7 @@ def numel(input: Tensor) -> "int":
 
 def is_floating_point(input: Tensor) -> "bool":
     return input.is_floating_point()
+
+
+from . import serialization  # noqa: E402
+from .serialization import load, save  # noqa: E402,F401
