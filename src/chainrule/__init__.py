@@ -13,7 +13,7 @@ from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_defaul
 from .tensor import Size, Tensor
 from . import ops
 from .ops import *  # noqa: F401,F403  (the functional API: chainrule.add, chainrule.cat, ...)
-from .ops import (abs, all, any, max, min, pow, round, sum)  # noqa: F401,A004
+from .ops import (abs, all, any, default_generator, max, min, pow, round, sum)  # noqa: F401,A004
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._threads import get_num_threads, set_num_threads
@@ -40,5 +40,20 @@ def is_floating_point(input: Tensor) -> "bool":
     return input.is_floating_point()
 
 
-from . import serialization  # noqa: E402
+from . import accelerator, cuda, serialization  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
+from . import nn  # noqa: E402,F401
+from . import nn, optim, utils  # noqa: E402,F401  (torch.nn, torch.optim, torch.utils)
+from . import onnx  # noqa: E402,F401  (torch.onnx.export)
+from .autograd import grad_mode as _grad_mode  # noqa: E402,F401
+from ._device import CPU as _cpu  # noqa: E402
+
+
+def set_default_device(device) -> None:
+    """Only the CPU exists here; anything else raises a clear error."""
+    from ._device import check_device
+    check_device(device, "set_default_device")
+
+
+def get_default_device():
+    return _cpu

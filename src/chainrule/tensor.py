@@ -370,12 +370,10 @@ class Tensor:
             t = ref()
             if t is not None:
                 if t.grad is None:
-                    t.grad = grad.detach() if not engine.GRAD_ENABLED else grad
-                    if not engine.GRAD_ENABLED:
-                        t.grad = grad._detached_copy()
+                    t.grad = grad if engine.GRAD_ENABLED else grad._detached_copy()
                 else:
                     t.grad = t.grad + grad
-        self.grad_fn._output_hook(self._output_nr, keep)
+        self.grad_fn._output_hook(self._output_nr, keep, retains_grad=True)
         self._retains_grad = True
 
     @property

@@ -107,3 +107,16 @@ def Variable(tensor, requires_grad: bool = False):  # noqa: N802 - PyTorch's old
     if requires_grad:
         tensor.requires_grad_(True)
     return tensor
+
+
+# -- gradient tools: Jacobians, gradient checks, custom Functions, anomalies, trace, flow ------
+from . import functional  # noqa: E402,F401  (chainrule.autograd.functional.jacobian, ...)
+from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: E402,F401
+                      is_anomaly_enabled, set_detect_anomaly)
+from .function import Function, once_differentiable  # noqa: E402,F401
+from .gradcheck import gradcheck, gradgradcheck  # noqa: E402,F401
+from .trace import trace  # noqa: E402,F401
+from . import flow  # noqa: E402,F401  (gradient_flow, record_gradients)
+
+__all__ += ["functional", "Function", "once_differentiable", "detect_anomaly",
+            "set_detect_anomaly", "is_anomaly_enabled", "gradcheck", "gradgradcheck", "trace"]

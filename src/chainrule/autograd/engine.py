@@ -25,6 +25,7 @@ ANOMALY_MODE = False
 ANOMALY_CHECK_NAN = True
 
 _sequence = 0  # creation counter: lets tools order nodes as PyTorch does
+BACKWARD_OBSERVERS: list = []  # tools (autograd.trace) called with the roots of each pass
 
 
 class AutogradError(RuntimeError):
@@ -63,7 +64,8 @@ class Node:
         """``hook(grad_inputs, grad_outputs) -> None or new grad_inputs`` runs after backward."""
         return _add_hook(self, "_hooks", hook)
 
-    def _output_hook(self, nr: int, hook: Callable) -> "RemovableHandle":
+    def _output_hook(self, nr: int, hook: Callable, retains_grad: bool = False
+                     ) -> "RemovableHandle":
         """A tensor hook on output ``nr``: ``hook(grad) -> None or new grad``."""
         def on_outputs(grads):
             g = grads[nr]
@@ -75,6 +77,7 @@ class Node:
             grads = list(grads)
             grads[nr] = new
             return tuple(grads)
+        on_outputs.retains_grad = retains_grad
         return self.register_prehook(on_outputs)
 
     def release(self) -> None:
@@ -177,6 +180,9 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
             raise AutogradError(
                 "element of the tensors does not require grad and does not have a grad_fn")
         roots.append((edge, g))
+    if BACKWARD_OBSERVERS:  # once per pass, not per node: free when no tool is watching
+        for observe in BACKWARD_OBSERVERS:
+            observe(roots)
 
     capture = None  # edge -> position in `inputs`, for autograd.grad and backward(inputs=)
     if inputs is not None:
@@ -205,10 +211,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * node.n_outputs
             if node._pre_hooks:
-                for hook in node._pre_hooks:
-                    new = hook(tuple(grads))
-                    if new is not None:
-                        grads = list(new)
+                grads = _run_pre_hooks(node, grads)
             if capture is not None:
                 for nr in range(len(grads)):
                     for pos in capture.get((node, nr), ()):
@@ -277,6 +280,18 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                 f"One of the differentiated Tensors (input {i}) appears to not have been used "
                 "in the graph. Set allow_unused=True if this is the desired behavior.")
     return captured
+
+
+def _run_pre_hooks(node, grads):
+    # retain_grad hooks run last, so .grad shows the gradient after every other hook.
+    hooks = node._pre_hooks
+    ordered = [h for h in hooks if not getattr(h, "retains_grad", False)] + \
+        [h for h in hooks if getattr(h, "retains_grad", False)]
+    for hook in ordered:
+        new = hook(tuple(grads))
+        if new is not None:
+            grads = list(new)
+    return grads
 
 
 def _count_dependencies(roots, want_parents: bool):
@@ -416,6 +431,8 @@ def _accumulate_leaf(leaf, g, create_graph: bool) -> None:
 def _check_anomaly(node, grads) -> None:
     import numpy as np
 
+    if not ANOMALY_CHECK_NAN:  # detect_anomaly(check_nan=False): record creation sites only
+        return
     for i, g in enumerate(grads):
         if g is not None and not np.all(np.isfinite(g._data)):
             where = ""

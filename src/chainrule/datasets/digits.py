@@ -4,9 +4,11 @@
 test set, as scikit-learn ships it; origin and license in ``data/README.md``). Each pixel
 counts the "on" pixels of a 4x4 block of a 32x32 bitmap, so raw values are integers 0..16.
 
-The split is fixed and needs no random numbers: the **first 1,437 images are the training
-set and the last 360 the test set** (80/20; every class has 141-146 training and 33-37 test
-images). The same split comes out on every machine and every NumPy version.
+The split is fixed and needs no random numbers: **every fifth image (file rows 0, 5, 10, ...)
+is in the test set (360 images), the other 1,437 are the training set** (80/20). The same
+split comes out on every machine and every NumPy version. It is interleaved, not "first
+1,437 / last 360", because the file is ordered by writer: a contiguous tail would test only
+on writers never seen in training (an MLP then scores ~92% instead of ~98%).
 """
 
 from __future__ import annotations
@@ -121,11 +123,8 @@ class Digits(Dataset):
         self.target_transform = target_transform
 
         pixels, labels = _read_digits_file()
-        rows = {
-            "train": slice(0, DIGITS_TRAIN_SIZE),
-            "test": slice(DIGITS_TRAIN_SIZE, _DIGITS_TOTAL),
-            "all": slice(0, _DIGITS_TOTAL),
-        }[split]
+        is_test = np.arange(_DIGITS_TOTAL) % 5 == 0
+        rows = {"train": ~is_test, "test": is_test, "all": slice(0, _DIGITS_TOTAL)}[split]
         # Scale once here rather than per item: 0..16 counts -> [0, 1].
         self._images = (pixels[rows].astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
         self._labels = labels[rows].copy()

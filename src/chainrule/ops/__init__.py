@@ -32,10 +32,10 @@ from .reduction import (all, amax, amin, aminmax, any, argmax, argmin, argsort, 
                         median, min, norm, prod, softmax, sort, std, std_mean, sum, sum_to_size,
                         topk, var, var_mean)
 from .shape import (atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cat,  # noqa: F401
-                    chunk, concat, concatenate, expand, flatten, flip, fliplr, flipud, hstack,
-                    movedim, moveaxis, narrow, permute, repeat, reshape, roll, select, split,
-                    squeeze, stack, swapaxes, swapdims, t, tensor_split, tile, transpose, tril,
-                    triu, unbind, unflatten, unsqueeze, view, vstack)
+                    chunk, concat, concatenate, diagonal, expand, flatten, flip, fliplr,
+                    flipud, hstack, movedim, moveaxis, narrow, permute, repeat, reshape, roll,
+                    select, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
+                    transpose, tril, triu, unbind, unflatten, unsqueeze, view, vstack)
 
 
 # Tensor methods that are exactly ``chainrule.<name>(self, ...)``.
@@ -58,3 +58,14 @@ TENSOR_METHODS = (
 multiply = mul
 subtract = sub
 from .comparison import greater, greater_equal, less, less_equal, not_equal  # noqa: E402,F401
+
+
+# What ``from chainrule.ops import *`` (and so ``chainrule.*``) exports: the public functions,
+# not the machinery (op classes, helpers) that lives here too.
+_MACHINERY = {"Function", "ShapeError", "normalize_dim", "normalize_dims", "unbroadcast",
+              "TENSOR_METHODS", "inplace", "format_tensor", "random_fill_", "getitem",
+              "setitem", "index_put", "to_dtype", "new_empty", "new_full", "new_ones",
+              "new_tensor", "new_zeros", "default_generator"}
+__all__ = sorted(n for n, v in list(globals().items())
+                 if not n.startswith("_") and n not in _MACHINERY
+                 and not isinstance(v, type(_util)))

@@ -39,8 +39,11 @@ def normalize_dims(op: str, dims, ndim: int) -> tuple:
     if dims is None:
         return tuple(range(ndim))
     if isinstance(dims, (int, np.integer)):
-        return (normalize_dim(op, dims, ndim),)
+        d = normalize_dim(op, dims, ndim)
+        return (d,) if ndim else ()
     out = tuple(normalize_dim(op, d, ndim) for d in dims)
+    if ndim == 0:  # dim 0 (or -1) of a 0-d tensor is valid and names no NumPy axis
+        return ()
     if len(set(out)) != len(out):
         raise RuntimeError(f"{op}: dim {list(dims)} appears multiple times in the list of dims")
     return out

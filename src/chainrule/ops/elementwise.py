@@ -38,9 +38,9 @@ class Mul(Function):
         return a * b
 
     def backward(self, grad):
-        a, b = self.saved_inputs()
         need_a, need_b = self.next_functions
-        return (grad * b if need_a else None), (grad * a if need_b else None)
+        return (grad * self.saved_input(1) if need_a else None), \
+            (grad * self.saved_input(0) if need_b else None)
 
 
 class Div(Function):
@@ -50,9 +50,11 @@ class Div(Function):
         return a / b
 
     def backward(self, grad):
-        a, b = self.saved_inputs()
+        b = self.saved_input(1)
         grad_a = grad / b
-        return grad_a, (-grad_a * a / b if self.next_functions[1] else None)  # -a/b^2
+        if not self.next_functions[1]:
+            return grad_a, None
+        return grad_a, -grad_a * self.saved_input(0) / b  # d(a/b)/db = -a/b^2
 
 
 class Neg(Function):
@@ -365,9 +367,11 @@ def add(input, other, *, alpha=1):
 def sub(input, other, *, alpha=1):
     if alpha != 1:
         other = mul(other, alpha)
+    if _is_bool(input) or _is_bool(other):  # PyTorch refuses any bool operand
+        raise RuntimeError(f"sub: subtraction, the `-` operator, with a bool tensor is not "
+                           f"supported (got {describe(input)} and {describe(other)}); use "
+                           "logical_xor or ~ instead")
     a, b = promote("sub", input, other)
-    if a.dtype == np.bool_ if not isinstance(a, Tensor) else a._data.dtype == np.bool_:
-        raise TypeError("sub: subtraction of bool tensors is not supported; use logical_xor")
     _check_shapes("sub", a, b)
     return Sub()(a, b)
 
@@ -415,7 +419,8 @@ def remainder(input, other):
 
 def neg(input):
     if input._data.dtype == np.bool_:
-        raise TypeError("neg: negation of a bool tensor is not supported; use logical_not")
+        raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+                           "use logical_not or ~ instead")
     return Neg()(input)
 
 
@@ -466,7 +471,7 @@ def where(condition, input=None, other=None):
         from .indexing import nonzero
         return nonzero(as_tensor_arg("where", condition), as_tuple=True)
     if cond.dtype != np.bool_:
-        raise TypeError(f"where: expected condition to be a bool tensor, got {cond.dtype}")
+        raise RuntimeError(f"where: expected condition to be a bool tensor, got {cond.dtype}")
     a, b = promote("where", input, other)
     broadcast_shapes("where", cond.shape, np.shape(_arr(a)), np.shape(_arr(b)))
     return Where(cond)(a, b)
@@ -522,6 +527,9 @@ def clamp(input, min=None, max=None):  # noqa: A002
         if max is not None:
             out = minimum(out, max)
         return out
+    if input._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating))
+                                             for b in (min, max)):
+        input = to_dtype(input, _dtype.get_default_dtype())  # int tensor, float bound: float
     return Clamp(min, max)(input)
 
 
@@ -582,6 +590,10 @@ def clone(input: Tensor) -> Tensor:
 
 def _arr(x):
     return x._data if isinstance(x, Tensor) else x
+
+
+def _is_bool(x) -> bool:
+    return x._data.dtype == np.bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
 
 
 def _kind(x) -> str:

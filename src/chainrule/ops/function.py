@@ -57,6 +57,9 @@ class Function(Node):
             else:
                 arrays.append(x)
         out = self.forward(*arrays)
+        if engine.ANOMALY_MODE:  # debugging only: find the op that first makes a nan or inf
+            from ..autograd.anomaly import check_forward
+            check_forward(self, arrays, out)
         if record and engine.GRAD_ENABLED:
             return self._record(inputs, arrays, out)
         if type(out) is tuple:
@@ -68,6 +71,9 @@ class Function(Node):
         meta = []  # (shape, dtype) of each input that gets a gradient, for the engine's checks
         for x, a in zip(inputs, arrays):
             if isinstance(x, Tensor) and x._requires_grad:
+                if x._base is not None and x._version[0] != x._view_version:
+                    from .inplace import refresh_view  # a view whose memory changed since
+                    refresh_view(x)
                 fn = x.grad_fn
                 edges.append((fn, x._output_nr) if fn is not None else grad_edge(x))
                 meta.append((a.shape, a.dtype))
@@ -107,6 +113,16 @@ class Function(Node):
                 raise _modified_error(t, self, f"input {i}", t._version[0], version)
             out.append(t)
         return tuple(out)
+
+    def saved_input(self, i: int) -> Tensor:
+        """Input ``i`` as forward saw it (checked alone: an op that only needs some of its
+        inputs for the gradients asked for must not fail because another one changed)."""
+        t, version = self._saved[i]
+        if version is None:
+            return Tensor._make(t)
+        if t._version[0] != version:
+            raise _modified_error(t, self, f"input {i}", t._version[0], version)
+        return t
 
     def saved_output(self, nr: int = 0) -> Tensor:
         """Output ``nr`` as a tensor attached to this node (so backward stays differentiable)."""

@@ -13,8 +13,11 @@ from .function import Function
 from .shape import mark_view
 
 
-def _convert_index(index):
-    """Turn Tensors and lists inside an index into arrays; say whether it is basic (a view)."""
+def _convert_index(index, shape=None):
+    """Turn Tensors and lists inside an index into arrays; say whether it is basic (a view).
+
+    With ``shape``, an index that mixes integers and arrays is rewritten where NumPy's layout
+    of the result differs from PyTorch's (see ``_torch_layout``)."""
     if not isinstance(index, tuple):
         index = (index,)
     out, basic = [], True
@@ -41,7 +44,51 @@ def _convert_index(index):
         out.append(item)
     if basic and not any(item is Ellipsis for item in out):
         out.append(Ellipsis)  # x[i, ...] is a 0-d view where x[i] would be a NumPy scalar copy
+    if not basic and shape is not None and _layouts_differ(out):
+        return _torch_layout(tuple(out), shape), False
     return tuple(out), basic
+
+
+def _is_int(item) -> bool:
+    return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+
+def _layouts_differ(index) -> bool:
+    """NumPy counts integers as advanced indices when arrays are present; PyTorch applies them
+    first, as basic indices. The results differ when the integers alone keep the arrays
+    apart (``x[0, :, [1, 2]]``: NumPy puts the indexed dim first, PyTorch last)."""
+    def spread(keep) -> bool:
+        at = [i for i, item in enumerate(index) if keep(item)]
+        return bool(at) and at[-1] - at[0] + 1 != len(at)
+    is_array = (lambda item: isinstance(item, np.ndarray))
+    if not any(_is_int(item) for item in index):
+        return False
+    kept = [item for item in index if not _is_int(item)]
+    at = [i for i, item in enumerate(kept) if is_array(item)]
+    arrays_adjacent = bool(at) and at[-1] - at[0] + 1 == len(at)
+    return spread(lambda item: is_array(item) or _is_int(item)) and arrays_adjacent
+
+
+def _torch_layout(index: tuple, shape: tuple) -> tuple:
+    """The same elements as PyTorch's ``x[index]``, as one integer array per dim: apply the
+    integers first (a basic index), then the rest, to an array of flat positions."""
+    first, second = [], []
+    for item in index:
+        if _is_int(item):
+            first.append(item)
+        elif item is None or isinstance(item, (bool, np.bool_)):
+            second.append(item)
+        elif item is Ellipsis:
+            first.append(Ellipsis)
+            second.append(Ellipsis)
+        elif isinstance(item, np.ndarray) and item.dtype == np.bool_:
+            first.extend([slice(None)] * item.ndim)
+            second.append(item)
+        else:
+            first.append(slice(None))
+            second.append(item)
+    positions = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    return np.unravel_index(positions[tuple(first)][tuple(second)], shape)
 
 
 class GetItem(Function):
@@ -86,14 +133,14 @@ class IndexPut(Function):
 
     def backward(self, grad):
         g = grad._data.copy()
-        region = g[self.index]
+        region = np.array(g[self.index], copy=True)  # copy before zeroing: it may be a view
         g[self.index] = 0
-        return Tensor._make(g), Tensor._make(np.ascontiguousarray(region))
+        return Tensor._make(g), Tensor._make(region)
 
 
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]``: basic indexing returns a view, integer/boolean arrays a copy."""
-    idx, basic = _convert_index(index)
+    idx, basic = _convert_index(index, input._data.shape)
     try:
         out = GetItem(idx)(input)
     except IndexError as e:
@@ -106,7 +153,9 @@ def getitem(input: Tensor, index) -> Tensor:
 
 def index_put(input: Tensor, index, value) -> Tensor:
     """Out of place ``input[index] = value`` (value broadcasts to the indexed region)."""
-    idx, _ = _convert_index(index)
+    idx, _ = _convert_index(index, input._data.shape)
+    if not isinstance(value, Tensor) and np.isscalar(value):
+        value = Tensor._make(np.asarray(value, dtype=input._data.dtype))  # no float32 detour
     value = cast(as_tensor_arg("index_put", value), input._data.dtype)
     region_shape = np.empty(input._data.shape, dtype=bool)[idx].shape
     try:
@@ -150,8 +199,8 @@ def _check_index(op: str, input: Tensor, dim: int, index: Tensor, src=None) -> n
                                    f"than src {list(src._data.shape)} at dimension {d}")
     size = input._data.shape[dim] if input._data.ndim else 1
     if idx.size and (idx.min() < -size or idx.max() >= size):
-        raise IndexError(f"{op}(): index {int(idx.max() if idx.max() >= size else idx.min())} "
-                         f"is out of bounds for dimension {dim} with size {size}")
+        raise RuntimeError(f"{op}(): index {int(idx.max() if idx.max() >= size else idx.min())} "
+                           f"is out of bounds for dimension {dim} with size {size}")
     return idx
 
 

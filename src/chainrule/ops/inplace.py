@@ -31,6 +31,8 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     if base is not None and base.grad_fn is None and base._requires_grad:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
+    if base is not None and self._version[0] != self._view_version:
+        refresh_view(self)  # the base changed since this view was made
     # The op sees a snapshot of the old value at the same place in the graph, so that what
     # it saves for backward is not overwritten by the write below.
     old = Tensor._make(self._data.copy(), self.grad_fn, self._output_nr, self._requires_grad)
@@ -105,6 +107,19 @@ def _rebase_view(view: Tensor, result: Tensor) -> None:
     for fn, args in fns:
         replay = fn(replay, *args)
     view.grad_fn, view._output_nr, view._requires_grad = replay.grad_fn, replay._output_nr, True
+    view._view_version = view._version[0]
+
+
+def refresh_view(view: Tensor) -> None:
+    """Give a view made before its memory was changed in place (through its base or another
+    view) the base's new history, as PyTorch does: replay the view from the base."""
+    base = view._base
+    if base._requires_grad:
+        replay = base
+        for fn, args in view._view_fns:
+            replay = fn(replay, *args)
+        view.grad_fn, view._output_nr = replay.grad_fn, replay._output_nr
+    view._view_version = view._version[0]
 
 
 # -- the in-place functions ---------------------------------------------------------------------
@@ -134,10 +149,23 @@ def pow_(self, other):
     return inplace(self, pow, other)
 
 
+class Copy(Function):
+    """The value of ``old.copy_(src)``: ``src`` broadcast to ``old``'s shape. The old value
+    gets a zero gradient (not None), as in PyTorch."""
+
+    def forward(self, old, src):
+        return np.broadcast_to(src, old.shape)  # read-only view: only written into ``old``
+
+    def backward(self, grad):
+        return Tensor._zeros(grad._data.shape, grad._data.dtype), grad
+
+
 def _replace(old, src):
-    """``src`` broadcast to ``old``'s shape and cast to its dtype (the value of copy_)."""
+    """``src`` cast to ``old``'s dtype and broadcast to its shape (the value of copy_)."""
     src = cast(as_tensor_arg("copy_", src), old._data.dtype)
-    return src.expand(old._data.shape) if src._data.shape != old._data.shape else src
+    if engine.GRAD_ENABLED and (old._requires_grad or src._requires_grad):
+        return Copy()(old, src)
+    return src  # not recorded: ``_write`` broadcasts it into ``old``
 
 
 _replace.__name__ = "copy"

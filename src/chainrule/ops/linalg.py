@@ -14,18 +14,21 @@ class Matmul(Function):
     saves_inputs = True
 
     def forward(self, a, b):
+        self._input_ndims = (a.ndim, b.ndim)
         return np.matmul(a, b)
 
     def backward(self, grad):
-        a, b = self.saved_inputs()
         need_a, need_b = self.next_functions[0] is not None, self.next_functions[1] is not None
-        if a.ndim == 1 and b.ndim == 1:  # dot product
+        a = self.saved_input(0) if need_b else None
+        b = self.saved_input(1) if need_a else None
+        ndim_a, ndim_b = self._input_ndims
+        if ndim_a == 1 and ndim_b == 1:  # dot product
             return (grad * b if need_a else None), (grad * a if need_b else None)
-        if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
+        if ndim_a == 1:  # (k) @ (..., k, n) -> (..., n)
             g = grad.unsqueeze(-2)
             return ((g @ b.mT).squeeze(-2) if need_a else None,
                     (a.unsqueeze(-1) @ g) if need_b else None)
-        if b.ndim == 1:  # (..., m, k) @ (k) -> (..., m)
+        if ndim_b == 1:  # (..., m, k) @ (k) -> (..., m)
             g = grad.unsqueeze(-1)
             return ((g @ b.unsqueeze(-2)) if need_a else None,
                     (a.mT @ g).squeeze(-1) if need_b else None)

@@ -2,11 +2,13 @@
 softmax/log_softmax, sort/topk, argmax and friends."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
 
 from .. import _dtype
+from ..autograd import engine
 from ..tensor import Tensor
 from ._util import constant, normalize_dim, normalize_dims, unbroadcast
 from .elementwise import to_dtype, where
@@ -63,8 +65,9 @@ class Mean(Function):
         count = 1
         for d in self.dims:
             count *= self.in_shape[d]
-        return _expand_back(grad / max(count, 1), self.in_shape, self.dims) if count else \
-            _expand_back(grad * 0, self.in_shape, self.dims)
+        if not count:
+            return _expand_back(grad * 0, self.in_shape, self.dims)
+        return _expand_back(grad / count, self.in_shape, self.dims)
 
 
 class Var(Function):
@@ -85,7 +88,7 @@ class Var(Function):
             n *= x.shape[d]
         centered = x - x.mean(self.dims, keepdim=True)
         g = _expand_back(grad, tuple(x.shape), self.dims)
-        return g * centered * (2.0 / max(n - self.correction, 0))
+        return g * centered * (2.0 / builtins.max(n - self.correction, 0))
 
 
 class Amax(Function):
@@ -155,6 +158,8 @@ class Prod(Function):
         g = _expand_back(grad, shape, self.dims)
         if not (x._data == 0).any():
             return g * _expand_back(out, shape, self.dims) / x  # d prod / dx_i = prod / x_i
+        if engine.GRAD_ENABLED:  # create_graph: the product of the others, differentiably
+            return g * _others_product(x, self.dims)
         # With zeros, prod/x_i is undefined: use the product of the *other* elements.
         moved = np.moveaxis(x._data, self.dims, range(len(self.dims)))
         flat = moved.reshape(-1, *moved.shape[len(self.dims):])
@@ -163,6 +168,42 @@ class Prod(Function):
         others = (left * right).reshape(moved.shape)
         others = np.moveaxis(others, range(len(self.dims)), self.dims)
         return g * constant(others)
+
+
+def _others_product(x: Tensor, dims: tuple) -> Tensor:
+    """prod_{j != i} x_j over ``dims`` for every i, exact to first order where x has zeros
+    (what second derivatives need). With P = the product of the non-zero elements and z the
+    number of zeros in a slice: others_i = P / x_i * W_i, where W_i is the product of the
+    zeros other than x_i: 1 if there are none, the single other zero's x if there is one,
+    and 0 (with zero derivative) if there are two or more."""
+    data = x._data
+    dtype = data.dtype
+    zero_mask = data == 0
+    mask = constant(zero_mask)
+    one, nil = constant(np.ones((), dtype)), constant(np.zeros((), dtype))
+    safe = where(mask, one, x)
+    nonzero_product = Prod(dims, True)(safe)
+    z = zero_mask.sum(axis=dims, keepdims=True)
+    zero_sum = where(mask, x, nil).sum(dims, keepdim=True)  # 0, with derivative 1 at each zero
+    w_at_zero = where(constant(z == 1), one, where(constant(z == 2), zero_sum - x, nil))
+    w_elsewhere = where(constant(z == 0), one, where(constant(z == 1), zero_sum, nil))
+    return nonzero_product / safe * where(mask, w_at_zero, w_elsewhere)
+
+
+class StdFromVar(Function):
+    """std = sqrt(var); where std is 0 the gradient is taken as 0, as PyTorch does (the
+    exact derivative is infinite there)."""
+
+    saves_output = True
+
+    def forward(self, v):
+        return np.sqrt(v)
+
+    def backward(self, grad):
+        out = self.saved_output()
+        zero = constant(out._data == 0)
+        safe = where(zero, constant(np.ones((), out._data.dtype)), out)
+        return where(zero, constant(np.zeros((), out._data.dtype)), grad / (2 * safe))
 
 
 class LogSumExp(Function):
@@ -322,7 +363,7 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
 
 
 def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    return StdFromVar()(var(input, dim, unbiased, keepdim, correction=correction))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -468,9 +509,15 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
 
 
 def median(input, dim=None, keepdim: bool = False):
-    if dim is None:
+    if dim is None:  # the lower median; its gradient is shared by the elements equal to it
         flat = input.reshape(-1)
-        return sort(flat).values[(flat.shape[0] - 1) // 2]
+        value = np.sort(flat._data)[(flat.shape[0] - 1) // 2]
+        if input._data.dtype.kind != "f":
+            return Tensor._make(np.asarray(value))
+        mask = flat._data == value
+        at = constant(np.asarray(value))
+        # value + 0, written so that the gradient is mask / count and the value exact
+        return at + ((flat - at) * constant(mask.astype(value.dtype))).sum() / int(mask.sum())
     d = normalize_dim("median", dim, input._data.ndim)
     return kthvalue(input, (input._data.shape[d] + 1) // 2, d, keepdim)
 

@@ -22,6 +22,7 @@ def mark_view(out: Tensor, base: Tensor, replay, *args) -> Tensor:
     if not np.may_share_memory(out._data, base._data):
         return out
     out._version = base._version
+    out._view_version = base._version[0]  # its grad_fn is current until the memory changes
     if base._base is None:
         out._base, out._view_fns = base, ((replay, args),)
     else:
@@ -140,6 +141,39 @@ class Tri(Function):
 
     def backward(self, grad):
         return grad.triu(self.diagonal) if self.upper else grad.tril(self.diagonal)
+
+
+class Diagonal(Function):
+    """The diagonal of the (dim1, dim2) planes, as a new last dim (a copy: NumPy's diagonal
+    view is read-only, so in-place writes through it could not reach the input)."""
+
+    def __init__(self, offset: int, dim1: int, dim2: int):
+        self.offset, self.dim1, self.dim2 = offset, dim1, dim2
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return np.diagonal(x, self.offset, self.dim1, self.dim2).copy()
+
+    def backward(self, grad):
+        return DiagonalEmbed(self.offset, self.dim1, self.dim2, self.in_shape)(grad)
+
+
+class DiagonalEmbed(Function):
+    """The adjoint of ``Diagonal``: zeros of the input's shape with ``g`` on the diagonal."""
+
+    def __init__(self, offset: int, dim1: int, dim2: int, shape: tuple):
+        self.offset, self.dim1, self.dim2, self.shape = offset, dim1, dim2, shape
+
+    def forward(self, g):
+        out = np.zeros(self.shape, g.dtype)
+        planes = np.moveaxis(out, (self.dim1, self.dim2), (-2, -1))  # a view into out
+        i = np.arange(g.shape[-1])
+        rows, cols = (i, i + self.offset) if self.offset >= 0 else (i - self.offset, i)
+        planes[..., rows, cols] = g
+        return out
+
+    def backward(self, grad):
+        return Diagonal(self.offset, self.dim1, self.dim2)(grad)
 
 
 # -- functions -------------------------------------------------------------------------------
@@ -382,8 +416,8 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if start < 0:
         start += size
     if not (0 <= start <= size and 0 <= length and start + length <= size):
-        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
-                         f"({size}) of dim {d}")
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}) of dim {d}")
     index = (slice(None),) * d + (slice(start, start + length),)
     return input[index]
 
@@ -470,6 +504,18 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return Tri(diagonal, True)(input)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The elements ``input[..., i, i + offset]`` of the (dim1, dim2) planes, in a new last dim."""
+    nd = input._data.ndim
+    if nd < 2:
+        raise RuntimeError(f"diagonal: expected a tensor with at least 2 dims, got "
+                           f"{describe(input)}")
+    d1, d2 = normalize_dim("diagonal", dim1, nd), normalize_dim("diagonal", dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
+    return Diagonal(int(offset), d1, d2)(input)
 
 
 def atleast_1d(input: Tensor) -> Tensor:

@@ -1,0 +1,41 @@
+"""W4: one training step of a small VGG-style net on 3x32x32 images (batch 32, SGD with
+momentum 0.9), chainrule vs PyTorch.
+
+conv3x3 32, conv3x3 32, maxpool 2, conv3x3 64, conv3x3 64, maxpool 2, fc 256, fc 10 (all
+convs padding 1; ReLU after every conv and fc but the last); cross-entropy; float32.
+
+    python benchmarks/w4_vgg.py              # 1 and 2 threads, with peak memory
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import cnn_workload  # noqa: E402
+
+NAME = "W4: VGG-style train step (b=32, 3x32x32)"
+INPUT_SHAPE = (32, 3, 32, 32)
+MOMENTUM = 0.9
+
+
+def build(lib):
+    nn = lib.nn
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 8 * 8, 256), nn.ReLU(),
+        nn.Linear(256, 10))
+
+
+def run(threads: int, memory: bool = True) -> dict:
+    return cnn_workload.run_workload(sys.modules[__name__], NAME, threads, memory=memory)
+
+
+if __name__ == "__main__":
+    cnn_workload.main(sys.modules[__name__], NAME)

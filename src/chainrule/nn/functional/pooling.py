@@ -1,0 +1,43 @@
+"""Pooling, padding and resizing as functions (``F.max_pool2d``, ``F.avg_pool2d``,
+``F.adaptive_avg_pool2d``, ``F.pad``, ``F.interpolate``, ...).
+
+The array work lives in ``chainrule.ops.pooling`` and ``chainrule.ops.resize``; this module
+gives them their PyTorch names.
+"""
+from __future__ import annotations
+
+from ...ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
+                            adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+                            max_pool1d, max_pool2d)
+from ...ops.resize import interpolate, pad  # noqa: F401
+from ...tensor import Tensor
+
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "pad",
+           "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
+           "max_pool1d_with_indices", "max_pool2d_with_indices"]
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated PyTorch name of ``interpolate``."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Bilinear resizing with ``align_corners=True`` (what this old PyTorch name did)."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

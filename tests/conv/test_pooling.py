@@ -1,0 +1,164 @@
+"""Pooling, padding and resizing against PyTorch: max/avg pooling 1-D and 2-D (kernel,
+stride, padding, dilation, ceil_mode, return_indices, count_include_pad, divisor_override),
+adaptive avg/max pooling (sizes that don't divide), F.pad (constant, reflect, replicate,
+circular, negative), F.interpolate (nearest, linear, bilinear, align_corners both);
+values, gradients, finite differences (float64), second derivatives, ties, errors."""
+import numpy as np
+import pytest
+import torch
+from conformance import Case, check_against_torch, params, run_case, spec
+
+import chainrule
+import chainrule.nn  # noqa: F401
+
+
+def F(m):
+    return m.nn.functional
+
+
+def pool(name, **kw):
+    return lambda m, x: getattr(F(m), name)(x, **kw)
+
+
+X = spec(2, 3, 7, 9)  # odd sizes
+TIES = spec(2, 2, 6, 7, domain="ties")  # many equal values: argmax must pick as torch does
+
+POOLS = [
+    Case("max_pool2d_k2", pool("max_pool2d", kernel_size=2), [spec(2, 3, 8, 6)]),
+    Case("max_pool2d_k2_odd", pool("max_pool2d", kernel_size=2), [X]),
+    Case("max_pool2d_k3_s2_p1", pool("max_pool2d", kernel_size=3, stride=2, padding=1), [X]),
+    Case("max_pool2d_stride_gt_kernel", pool("max_pool2d", kernel_size=2, stride=3), [X]),
+    Case("max_pool2d_dilation", pool("max_pool2d", kernel_size=(2, 3), dilation=(2, 1),
+                                     padding=(1, 1)), [X]),
+    Case("max_pool2d_ceil_mode", pool("max_pool2d", kernel_size=3, stride=2, ceil_mode=True),
+         [spec(2, 2, 8, 8)]),
+    Case("max_pool2d_ceil_mode_pad", pool("max_pool2d", kernel_size=(3, 2), stride=(2, 3),
+                                          padding=(1, 1), ceil_mode=True), [X]),
+    Case("max_pool2d_indices", pool("max_pool2d", kernel_size=3, stride=2, padding=1,
+                                    return_indices=True), [X]),
+    Case("max_pool2d_indices_ceil", pool("max_pool2d", kernel_size=2, ceil_mode=True,
+                                         return_indices=True), [X]),
+    Case("max_pool2d_ties", pool("max_pool2d", kernel_size=2, return_indices=True), [TIES],
+         fd=False),
+    Case("max_pool2d_ties_overlap", pool("max_pool2d", kernel_size=3, stride=1, padding=1),
+         [TIES], fd=False),
+    Case("max_pool2d_batch1_channel1", pool("max_pool2d", kernel_size=2), [spec(1, 1, 4, 5)]),
+    Case("max_pool2d_unbatched", pool("max_pool2d", kernel_size=2), [spec(3, 6, 6)]),
+    Case("max_pool1d", pool("max_pool1d", kernel_size=3, stride=2, padding=1, dilation=2,
+                            return_indices=True), [spec(2, 3, 11)]),
+    Case("max_pool1d_ceil", pool("max_pool1d", kernel_size=2, ceil_mode=True), [spec(2, 3, 7)]),
+    Case("avg_pool2d_k2", pool("avg_pool2d", kernel_size=2), [spec(2, 3, 8, 6)]),
+    Case("avg_pool2d_k3_s2_p1", pool("avg_pool2d", kernel_size=3, stride=2, padding=1), [X]),
+    Case("avg_pool2d_exclude_pad", pool("avg_pool2d", kernel_size=3, stride=2, padding=1,
+                                        count_include_pad=False), [X]),
+    Case("avg_pool2d_ceil_mode", pool("avg_pool2d", kernel_size=(3, 2), stride=(2, 3),
+                                      padding=(1, 1), ceil_mode=True), [X]),
+    Case("avg_pool2d_ceil_exclude", pool("avg_pool2d", kernel_size=(3, 2), stride=(2, 3),
+                                         padding=(1, 1), ceil_mode=True,
+                                         count_include_pad=False), [X]),
+    Case("avg_pool2d_divisor_override", pool("avg_pool2d", kernel_size=3, divisor_override=4),
+         [X]),
+    Case("avg_pool2d_stride_gt_kernel", pool("avg_pool2d", kernel_size=2, stride=3), [X]),
+    Case("avg_pool1d", pool("avg_pool1d", kernel_size=3, stride=2, padding=1,
+                            count_include_pad=False), [spec(2, 3, 10)]),
+    Case("adaptive_avg_pool2d_1", pool("adaptive_avg_pool2d", output_size=1), [X]),
+    Case("adaptive_avg_pool2d_divides", pool("adaptive_avg_pool2d", output_size=(7, 3)), [X]),
+    Case("adaptive_avg_pool2d_uneven", pool("adaptive_avg_pool2d", output_size=(4, 5)), [X]),
+    Case("adaptive_avg_pool2d_none", pool("adaptive_avg_pool2d", output_size=(3, None)), [X]),
+    Case("adaptive_avg_pool2d_upsample", pool("adaptive_avg_pool2d", output_size=(9, 11)), [X]),
+    Case("adaptive_max_pool2d_uneven", pool("adaptive_max_pool2d", output_size=(4, 5),
+                                            return_indices=True), [X]),
+    Case("adaptive_max_pool2d_1", pool("adaptive_max_pool2d", output_size=1), [X]),
+    Case("adaptive_max_pool2d_ties", pool("adaptive_max_pool2d", output_size=(4, 3)), [TIES],
+         fd=False),
+    Case("adaptive_avg_pool1d", pool("adaptive_avg_pool1d", output_size=4), [spec(2, 3, 10)]),
+    Case("adaptive_max_pool1d", pool("adaptive_max_pool1d", output_size=3, return_indices=True),
+         [spec(2, 3, 10)]),
+]
+
+RESIZE = [
+    Case("pad_constant", lambda m, x: F(m).pad(x, (1, 2)), [spec(2, 3, 4)]),
+    Case("pad_constant_value_2d", lambda m, x: F(m).pad(x, (1, 2, 0, 3), value=1.5),
+         [spec(2, 3, 4, 5)]),
+    Case("pad_constant_negative", lambda m, x: F(m).pad(x, (-1, 2, 1, -2)), [spec(2, 3, 5, 6)]),
+    Case("pad_constant_3dims", lambda m, x: F(m).pad(x, (1, 1, 0, 2, 1, 0)), [spec(2, 3, 4)]),
+    Case("pad_reflect_1d", lambda m, x: F(m).pad(x, (2, 3), mode="reflect"), [spec(2, 3, 5)]),
+    Case("pad_reflect_2d", lambda m, x: F(m).pad(x, (2, 1, 1, 3), mode="reflect"),
+         [spec(2, 3, 5, 6)]),
+    Case("pad_replicate_2d", lambda m, x: F(m).pad(x, (2, 1, 3, 0), mode="replicate"),
+         [spec(2, 3, 4, 5)]),
+    Case("pad_circular_2d", lambda m, x: F(m).pad(x, (2, 1, 1, 3), mode="circular"),
+         [spec(2, 3, 4, 5)]),
+    Case("pad_reflect_unbatched", lambda m, x: F(m).pad(x, (1, 1, 2, 2), mode="reflect"),
+         [spec(3, 4, 5)]),
+    Case("interp_nearest_x2", lambda m, x: F(m).interpolate(x, scale_factor=2), [spec(2, 3, 4, 5)]),
+    Case("interp_nearest_size", lambda m, x: F(m).interpolate(x, size=(7, 3)), [spec(2, 3, 4, 5)]),
+    Case("interp_nearest_frac", lambda m, x: F(m).interpolate(x, scale_factor=(1.7, 0.6)),
+         [spec(2, 3, 4, 5)]),
+    Case("interp_nearest_1d", lambda m, x: F(m).interpolate(x, size=9), [spec(2, 3, 4)]),
+    Case("interp_linear_1d", lambda m, x: F(m).interpolate(x, size=9, mode="linear"),
+         [spec(2, 3, 4)]),
+    Case("interp_bilinear", lambda m, x: F(m).interpolate(x, size=(7, 9), mode="bilinear"),
+         [spec(2, 3, 4, 5)]),
+    Case("interp_bilinear_corners", lambda m, x: F(m).interpolate(
+        x, size=(7, 9), mode="bilinear", align_corners=True), [spec(2, 3, 4, 5)]),
+    Case("interp_bilinear_down", lambda m, x: F(m).interpolate(
+        x, scale_factor=0.5, mode="bilinear"), [spec(2, 3, 8, 7)]),
+    Case("interp_bilinear_scale_corners", lambda m, x: F(m).interpolate(
+        x, scale_factor=(2.5, 1.5), mode="bilinear", align_corners=True), [spec(1, 2, 3, 4)]),
+    Case("interp_bilinear_recompute", lambda m, x: F(m).interpolate(
+        x, scale_factor=1.7, mode="bilinear", recompute_scale_factor=True), [spec(1, 2, 5, 4)]),
+]
+
+
+@pytest.mark.parametrize("case,dtype", params(POOLS + RESIZE))
+def test_against_torch(case, dtype):
+    run_case(case, dtype)
+
+
+def test_max_pool2d_lenet_float32():
+    check_against_torch("max_pool2d_lenet", lambda x: chainrule.nn.functional.max_pool2d(x, 2),
+                        lambda x: torch.nn.functional.max_pool2d(x, 2),
+                        [spec(16, 6, 28, 28)], "float32")
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+    ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+])
+def test_pool_second_derivatives(name, kw):
+    """Each pooling backward is a differentiable op (its adjoint is the forward gather/mean)."""
+    x = np.random.default_rng(0).standard_normal((2, 2, 7, 6))
+
+    def second(m, grad_fn):
+        xs = m.tensor(x, requires_grad=True)
+        out = getattr(m.nn.functional, name)(xs, **kw)
+        (gx,) = grad_fn((out ** 3).sum(), (xs,), create_graph=True)
+        (gx ** 2).sum().backward()
+        return xs.grad.detach().numpy()
+
+    np.testing.assert_allclose(second(chainrule, chainrule.autograd.grad),
+                               second(torch, torch.autograd.grad), rtol=1e-10, atol=1e-12)
+
+
+def test_max_pool_nan_propagates():
+    x = chainrule.tensor([[[[1.0, float("nan")], [3.0, 2.0]]]])
+    assert np.isnan(chainrule.nn.functional.max_pool2d(x, 2).item())
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda F_: F_.max_pool2d(chainrule.randn(1, 1, 5, 5), 2, padding=2), "at most half"),
+    (lambda F_: F_.max_pool2d(chainrule.randn(1, 1, 2, 2), 3), "too small"),
+    (lambda F_: F_.avg_pool2d(chainrule.randn(5, 5), 2), "expected a 3-D or 4-D input"),
+    (lambda F_: F_.pad(chainrule.randn(1, 2, 3), (3, 0), mode="reflect"),
+     "padding size should be less"),
+    (lambda F_: F_.pad(chainrule.randn(1, 2, 3), (1,)), "divisible by 2"),
+    (lambda F_: F_.interpolate(chainrule.randn(1, 2, 3, 3), size=4, scale_factor=2),
+     "only one of size or scale_factor"),
+    (lambda F_: F_.interpolate(chainrule.randn(1, 2, 3, 3), size=4, mode="bicubic"),
+     "not supported"),
+])
+def test_errors(call, message):
+    with pytest.raises((RuntimeError, ValueError, NotImplementedError)) as info:
+        call(chainrule.nn.functional)
+    assert message in str(info.value)
