@@ -782,6 +782,345 @@ class Tensor:
         self._data = source._data
         return self
 
+    # -- methods that are exactly ``chainrule.<name>(self, ...)`` (see the functions' docs) --
+    def abs(self):
+        return _ops.abs(self)
+
+    def absolute(self):
+        return _ops.abs(self)
+
+    def add(self, other, *, alpha=1):
+        return _ops.add(self, other, alpha=alpha)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _ops.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _ops.addcmul(self, tensor1, tensor2, value=value)
+
+    def all(self, dim=None, keepdim=False):
+        return _ops.all(self, dim, keepdim)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def amax(self, dim=(), keepdim=False):
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return _ops.amin(self, dim, keepdim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _ops.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _ops.any(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _ops.argmin(self, dim, keepdim)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _ops.argsort(self, dim, descending, stable)
+
+    def bernoulli(self, p=None, *, generator=None):
+        return _ops.bernoulli(self, p, generator=generator)
+
+    def bitwise_and(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def bitwise_not(self):
+        return _ops.bitwise_not(self)
+
+    def bitwise_or(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return _ops.bitwise_xor(self, other)
+
+    def bmm(self, mat2):
+        return _ops.bmm(self, mat2)
+
+    def ceil(self):
+        return _ops.ceil(self)
+
+    def clamp(self, min=None, max=None):
+        return _ops.clamp(self, min, max)
+
+    def clip(self, min=None, max=None):
+        return _ops.clamp(self, min, max)
+
+    def cos(self):
+        return _ops.cos(self)
+
+    def count_nonzero(self, dim=None):
+        return _ops.count_nonzero(self, dim)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _ops.cumsum(self, dim, dtype=dtype)
+
+    def div(self, other, *, rounding_mode=None):
+        return _ops.div(self, other, rounding_mode=rounding_mode)
+
+    def divide(self, other, *, rounding_mode=None):
+        return _ops.div(self, other, rounding_mode=rounding_mode)
+
+    def dot(self, other):
+        return _ops.dot(self, other)
+
+    def eq(self, other):
+        return _ops.eq(self, other)
+
+    def equal(self, other):
+        return _ops.equal(self, other)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def expm1(self):
+        return _ops.expm1(self)
+
+    def fliplr(self):
+        return _ops.fliplr(self)
+
+    def flipud(self):
+        return _ops.flipud(self)
+
+    def floor(self):
+        return _ops.floor(self)
+
+    def floor_divide(self, other):
+        return _ops.floor_divide(self, other)
+
+    def frac(self):
+        return _ops.frac(self)
+
+    def ge(self, other):
+        return _ops.ge(self, other)
+
+    def greater(self, other):
+        return _ops.gt(self, other)
+
+    def greater_equal(self, other):
+        return _ops.ge(self, other)
+
+    def gt(self, other):
+        return _ops.gt(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def isfinite(self):
+        return _ops.isfinite(self)
+
+    def isinf(self):
+        return _ops.isinf(self)
+
+    def isnan(self):
+        return _ops.isnan(self)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _ops.kthvalue(self, k, dim, keepdim)
+
+    def le(self, other):
+        return _ops.le(self, other)
+
+    def lerp(self, end, weight):
+        return _ops.lerp(self, end, weight)
+
+    def less(self, other):
+        return _ops.lt(self, other)
+
+    def less_equal(self, other):
+        return _ops.le(self, other)
+
+    def log(self):
+        return _ops.log(self)
+
+    def log10(self):
+        return _ops.log10(self)
+
+    def log1p(self):
+        return _ops.log1p(self)
+
+    def log2(self):
+        return _ops.log2(self)
+
+    def log_softmax(self, dim, dtype=None):
+        return _ops.log_softmax(self, dim, dtype)
+
+    def logical_and(self, other):
+        return _ops.logical_and(self, other)
+
+    def logical_not(self):
+        return _ops.logical_not(self)
+
+    def logical_or(self, other):
+        return _ops.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _ops.logical_xor(self, other)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _ops.logsumexp(self, dim, keepdim)
+
+    def lt(self, other):
+        return _ops.lt(self, other)
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def max(self, dim=None, keepdim=False):
+        return _ops.max(self, dim, keepdim)
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        return _ops.mean(self, dim, keepdim, dtype=dtype)
+
+    def median(self, dim=None, keepdim=False):
+        return _ops.median(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return _ops.min(self, dim, keepdim)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
+
+    def mm(self, mat2):
+        return _ops.mm(self, mat2)
+
+    def moveaxis(self, source, destination):
+        return _ops.movedim(self, source, destination)
+
+    def mul(self, other):
+        return _ops.mul(self, other)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _ops.multinomial(self, num_samples, replacement, generator=generator)
+
+    def multiply(self, other):
+        return _ops.mul(self, other)
+
+    def mv(self, vec):
+        return _ops.mv(self, vec)
+
+    def ne(self, other):
+        return _ops.ne(self, other)
+
+    def neg(self):
+        return _ops.neg(self)
+
+    def negative(self):
+        return _ops.neg(self)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _ops.new_empty(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return _ops.new_full(self, size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _ops.new_ones(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return _ops.new_tensor(self, data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _ops.new_zeros(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def norm(self, p='fro', dim=None, keepdim=False, dtype=None):
+        return _ops.norm(self, p, dim, keepdim, dtype)
+
+    def not_equal(self, other):
+        return _ops.ne(self, other)
+
+    def outer(self, vec2):
+        return _ops.outer(self, vec2)
+
+    def pow(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return _ops.prod(self, dim, keepdim, dtype=dtype)
+
+    def reciprocal(self):
+        return _ops.reciprocal(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def remainder(self, other):
+        return _ops.remainder(self, other)
+
+    def round(self, decimals=0):
+        return _ops.round(self, decimals)
+
+    def rsqrt(self):
+        return _ops.rsqrt(self)
+
+    def select(self, dim, index):
+        return _ops.select(self, dim, index)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def sign(self):
+        return _ops.sign(self)
+
+    def sin(self):
+        return _ops.sin(self)
+
+    def softmax(self, dim, dtype=None):
+        return _ops.softmax(self, dim, dtype)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _ops.sort(self, dim, descending, stable)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def square(self):
+        return _ops.square(self)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _ops.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def sub(self, other, *, alpha=1):
+        return _ops.sub(self, other, alpha=alpha)
+
+    def subtract(self, other, *, alpha=1):
+        return _ops.sub(self, other, alpha=alpha)
+
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        return _ops.sum(self, dim, keepdim, dtype=dtype)
+
+    def tan(self):
+        return _ops.tan(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def tensor_split(self, sections, dim=0):
+        return _ops.tensor_split(self, sections, dim)
+
+    def tile(self, dims):
+        return _ops.tile(self, dims)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def true_divide(self, other, *, rounding_mode=None):
+        return _ops.div(self, other, rounding_mode=rounding_mode)
+
+    def trunc(self):
+        return _ops.trunc(self)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _ops.var(self, dim, unbiased, keepdim, correction=correction)
 
 def _shape_arg(args: Sequence[Any]) -> tuple:
     """Accept both ``f(2, 3)`` and ``f((2, 3))`` (PyTorch's varargs shapes)."""
@@ -790,21 +1129,5 @@ def _shape_arg(args: Sequence[Any]) -> tuple:
     return tuple(args)
 
 
-def _forward_method(name: str):
-    fn = getattr(_ops, name)
-
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-    method.__name__ = name
-    method.__qualname__ = f"Tensor.{name}"
-    method.__doc__ = fn.__doc__
-    return method
-
 
 from . import ops as _ops  # noqa: E402  (ops needs the Tensor class defined above)
-
-# Methods that are exactly ``chainrule.<name>(self, ...)``: one definition, in ops.
-for _name in _ops.TENSOR_METHODS:
-    if not hasattr(Tensor, _name):
-        setattr(Tensor, _name, _forward_method(_name))
-del _name

@@ -38,23 +38,6 @@ from .shape import (atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cat
                     transpose, tril, triu, unbind, unflatten, unsqueeze, view, vstack)
 
 
-# Tensor methods that are exactly ``chainrule.<name>(self, ...)``.
-TENSOR_METHODS = (
-    "abs", "absolute", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin",
-    "aminmax", "any", "argmax", "argmin", "argsort", "bernoulli", "bitwise_and",
-    "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp", "clip", "cos",
-    "count_nonzero", "cumsum", "div", "divide", "dot", "eq", "equal", "exp", "expm1", "floor",
-    "floor_divide", "frac", "ge", "greater", "greater_equal", "gt", "isclose", "isfinite",
-    "isinf", "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10",
-    "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "median", "min",
-    "minimum", "mm", "bmm", "mv", "mul", "multiply", "multinomial", "ne", "neg", "negative",
-    "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "norm", "not_equal",
-    "outer", "pow", "prod", "reciprocal", "relu", "remainder", "round", "rsqrt", "select",
-    "sigmoid", "sign", "sin", "softmax", "sort", "sqrt", "square", "std", "sub", "subtract",
-    "sum", "tan", "tanh", "tile", "topk", "true_divide", "trunc", "var", "fliplr",
-    "flipud", "tensor_split", "moveaxis",
-)
 multiply = mul
 subtract = sub
 from .comparison import greater, greater_equal, less, less_equal, not_equal  # noqa: E402,F401
@@ -63,7 +46,7 @@ from .comparison import greater, greater_equal, less, less_equal, not_equal  # n
 # What ``from chainrule.ops import *`` (and so ``chainrule.*``) exports: the public functions,
 # not the machinery (op classes, helpers) that lives here too.
 _MACHINERY = {"Function", "ShapeError", "normalize_dim", "normalize_dims", "unbroadcast",
-              "TENSOR_METHODS", "inplace", "format_tensor", "random_fill_", "getitem",
+              "inplace", "format_tensor", "random_fill_", "getitem",
               "setitem", "index_put", "to_dtype", "new_empty", "new_full", "new_ones",
               "new_tensor", "new_zeros", "default_generator"}
 __all__ = sorted(n for n, v in list(globals().items())
