@@ -83,8 +83,12 @@ def test_trunc_normal_and_orthogonal_and_dirac():
     assert a.min() >= -1.0 and a.max() <= 1.5
     # the mean of N(0.5, 1) truncated to [-1.5, 1.0] around its mean, from the formula
     alpha, beta = -1.5, 1.0
-    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-    cdf = lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+    def pdf(z):
+        return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+    def cdf(z):
+        return 0.5 * (1 + math.erf(z / math.sqrt(2)))
     expected_mean = 0.5 + (pdf(alpha) - pdf(beta)) / (cdf(beta) - cdf(alpha))
     assert abs(a.mean() - expected_mean) < 0.01
     for shape in [(5, 3), (3, 5), (4, 2, 3)]:

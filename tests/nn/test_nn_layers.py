@@ -247,3 +247,11 @@ def test_rms_norm_and_group_norm_functional():
     check_fn(lambda a, b, c: F.group_norm(a, 2, b, c),
              lambda a, b, c: torch.nn.functional.group_norm(a, 2, b, c), [x, gw, gb])
     check_finite_differences(lambda a: F.group_norm(a, 2), [data(2, 4, 3)])
+
+
+def test_alpha_dropout_keeps_zero_mean_unit_variance():
+    chainrule.manual_seed(3)
+    x = chainrule.randn(400, 500, dtype=chainrule.float64)
+    out = nn.AlphaDropout(0.2)(x)._data
+    assert abs(out.mean()) < 0.01 and abs(out.var() - 1) < 0.02
+    assert nn.AlphaDropout(0.2).eval()(x) is x

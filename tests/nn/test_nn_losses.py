@@ -214,6 +214,7 @@ def test_binary_cross_entropy(dtype, reduction):
              [x, y], dtype)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # d/dtarget is inf there
 def test_binary_cross_entropy_clamps_log_at_minus_100():
     x = np.array([0.0, 1.0, 0.5, 1e-50])
     y = np.array([1.0, 0.0, 1.0, 1.0])
@@ -355,3 +356,10 @@ def test_cross_entropy_random_shapes_match_torch(n, c, extra, smoothing, reducti
     check_fn(lambda a: F.cross_entropy(a, tc, reduction=reduction, label_smoothing=smoothing),
              lambda a: TF.cross_entropy(a, tt, reduction=reduction, label_smoothing=smoothing),
              [z], seed=seed)
+
+
+def test_pointwise_loss_shape_errors_name_the_loss():
+    with pytest.raises(RuntimeError, match=r"mse_loss: input float32\[3\] and target float32\[4\]"):
+        F.mse_loss(chainrule.zeros(3), chainrule.zeros(4))
+    with pytest.warns(UserWarning, match="different to the input size"):
+        F.l1_loss(chainrule.zeros(3, 1), chainrule.zeros(3))

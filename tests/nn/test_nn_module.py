@@ -255,6 +255,7 @@ def test_forward_hooks_and_pre_hooks():
     assert not m._forward_hooks
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 @pytest.mark.parametrize("input_grad", [True, False])
 def test_full_backward_hook_matches_torch(input_grad):
     def make(lib):
@@ -364,3 +365,17 @@ def test_module_deepcopy_and_group_norm():
     copy_torch_weights(gn_t, gn)
     x = np.random.default_rng(3).standard_normal((3, 4, 5))
     check_fn(gn, gn_t, [x])
+
+
+def test_buffer_marker_lazy_linear_and_missing_forward():
+    m = nn.Module()
+    m.stats = nn.Buffer(chainrule.zeros(2), persistent=False)
+    m.kept = nn.Buffer(chainrule.ones(1))
+    assert [n for n, _ in m.named_buffers()] == ["stats", "kept"]
+    assert list(m.state_dict()) == ["kept"]
+    lazy = nn.LazyLinear(3)
+    assert lazy.weight is None
+    out = lazy(chainrule.randn(4, 5))
+    assert out.shape == (4, 3) and lazy.weight.shape == (3, 5) and lazy.in_features == 5
+    with pytest.raises(NotImplementedError, match='missing the required "forward"'):
+        nn.Module()(chainrule.zeros(1))

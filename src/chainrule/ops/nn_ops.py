@@ -530,15 +530,13 @@ class Normalize(Function):
         rstd = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
         xc *= rstd
         self.xhat, self.rstd, self.mean, self.var = xc, rstd, mean, var
-        out = xc
-        i = 0
+        # out = xhat * w + b in one new array (xhat stays private to backward)
         if self.has_weight:
-            out = out * params[0].reshape(self.param_shape)
-            i = 1
+            out = np.multiply(xc, params[0].reshape(self.param_shape))
+        else:
+            out = xc.copy()
         if self.has_bias:
-            out = out + params[i].reshape(self.param_shape)
-        if out is xc:
-            out = xc.copy()  # xhat stays private to backward
+            out += params[-1].reshape(self.param_shape)
         return out
 
     def batch_stats(self) -> tuple:
@@ -549,6 +547,8 @@ class Normalize(Function):
 
     def backward(self, grad):
         saved = self.saved_inputs()
+        if not engine.GRAD_ENABLED:
+            return self._backward_arrays(grad._data, saved)
         x = saved[0]
         if engine.GRAD_ENABLED:  # create_graph: xhat and rstd depend on x
             mean = x.mean(self.axes, keepdim=True)
@@ -576,6 +576,65 @@ class Normalize(Function):
             i += 1
         if self.has_bias:
             grads.append(_sum_to_param(grad, param_axes, saved[i].shape)
+                         if edges[i] is not None else None)
+        return tuple(grads)
+
+
+    def _backward_arrays(self, g: np.ndarray, saved: tuple) -> tuple:
+        """The same formulas on the stored arrays, in place where possible (no graph)."""
+        if len(self.param_shape) == g.ndim and all(self.param_shape[i] == 1 for i in self.axes):
+            return self._backward_arrays_per_channel(g, saved)
+        xhat, rstd, axes, edges = self.xhat, self.rstd, self.axes, self.next_functions
+        grads = [None]
+        if edges[0] is not None:
+            gxhat = g * saved[1]._data.reshape(self.param_shape) if self.has_weight else g
+            mean_g = gxhat.mean(axis=axes, keepdims=True)
+            mean_gx = np.mean(gxhat * xhat, axis=axes, keepdims=True)
+            grad_x = xhat * mean_gx
+            np.subtract(gxhat, grad_x, out=grad_x)
+            grad_x -= mean_g
+            grad_x *= rstd
+            grads[0] = Tensor._make(grad_x)
+        # the parameters' gradients sum over every dim the parameters are broadcast along
+        lead = g.ndim - len(self.param_shape)
+        param_axes = tuple(range(lead)) + tuple(lead + i for i, size in
+                                                enumerate(self.param_shape) if size == 1)
+        i = 1
+        if self.has_weight:
+            grads.append(Tensor._make(np.sum(g * xhat, axis=param_axes).reshape(
+                saved[i].shape)) if edges[i] is not None else None)
+            i += 1
+        if self.has_bias:
+            grads.append(Tensor._make(np.sum(g, axis=param_axes).reshape(saved[i].shape))
+                         if edges[i] is not None else None)
+        return tuple(grads)
+
+
+    def _backward_arrays_per_channel(self, g: np.ndarray, saved: tuple) -> tuple:
+        """Batch norm: w is constant over each set of statistics, so with n values per set
+        dL/dx = rstd w (g - sum(g)/n - xhat sum(g xhat)/n), and the two sums are also
+        dL/db and dL/dw: two reductions and one temporary array in all."""
+        xhat, axes, edges = self.xhat, self.axes, self.next_functions
+        n = xhat.size // self.rstd.size
+        sum_g = g.sum(axis=axes, keepdims=True)
+        work = g * xhat
+        sum_gx = work.sum(axis=axes, keepdims=True)
+        grads = [None]
+        if edges[0] is not None:
+            np.multiply(xhat, sum_gx / n, out=work)
+            np.subtract(g, work, out=work)
+            work -= sum_g / n
+            scale = self.rstd * saved[1]._data.reshape(self.param_shape) if self.has_weight \
+                else self.rstd
+            work *= scale
+            grads[0] = Tensor._make(work)
+        i = 1
+        if self.has_weight:
+            grads.append(Tensor._make(sum_gx.reshape(saved[i].shape))
+                         if edges[i] is not None else None)
+            i += 1
+        if self.has_bias:
+            grads.append(Tensor._make(sum_g.reshape(saved[i].shape))
                          if edges[i] is not None else None)
         return tuple(grads)
 

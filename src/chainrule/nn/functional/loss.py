@@ -175,6 +175,12 @@ def _pointwise_args(op: str, input: Tensor, target: Tensor) -> tuple:
     if not isinstance(target, Tensor):
         raise TypeError(f"{op}(): argument 'target' must be Tensor, not {type(target).__name__}")
     if tuple(target.shape) != tuple(input.shape):
+        try:
+            np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise RuntimeError(f"{op}: input {describe(input)} and target {describe(target)} "
+                               "have shapes that cannot be broadcast together (expected the "
+                               "same shape)") from None
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({input.shape}). This will likely lead to incorrect results due "
                       "to broadcasting. Please ensure they have the same size.", stacklevel=3)

@@ -513,6 +513,31 @@ class Module:
         if type(self).get_extra_state is not Module.get_extra_state:
             destination[prefix + "_extra_state"] = self.get_extra_state()
 
+    # -- whole-module checkpoints (``chainrule.save(model, f)``; loading needs weights_only=False)
+    _HOOK_LISTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                   "_backward_pre_hooks", "_state_dict_hooks", "_load_state_dict_post_hooks")
+
+    def __chainrule_getstate__(self) -> dict:
+        """This module's attributes for ``chainrule.save(model, f)``: plain settings,
+        parameters, buffers and submodules (saved whole, recursively). Hooks are code, which a
+        checkpoint never holds: a module with hooks registered refuses to be saved whole."""
+        state = {}
+        for name, value in self.__dict__.items():
+            if name in Module._HOOK_LISTS:
+                if value:
+                    raise TypeError(f"save: {type(self).__name__} has {name} registered; hooks "
+                                    "cannot be saved, save model.state_dict() instead")
+                continue
+            state[name] = sorted(value) if isinstance(value, set) else value
+        return state
+
+    def __chainrule_restore__(self, state: dict) -> None:
+        """Rebuild a module saved by ``__chainrule_getstate__`` (its constructor is not run)."""
+        Module.__init__(self)
+        d = self.__dict__
+        d.update(state)
+        d["_non_persistent_buffers_set"] = set(state.get("_non_persistent_buffers_set", ()))
+
     def state_dict(self, *args, destination=None, prefix: str = "",
                    keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Every persistent parameter and buffer by dotted name, as PyTorch names them.

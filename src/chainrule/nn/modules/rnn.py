@@ -276,7 +276,8 @@ class RNNBase(Module):
                 if self.track_hidden_grads:
                     record = {"batch_first": self.batch_first and not packed}
                     records.append(record)
-                out, final = _run_layer(self.mode, layer_input, self.all_weights[index],
+                weights = [getattr(self, n) for n in self._all_weights[index]]
+                out, final = _run_layer(self.mode, layer_input, weights,
                                         tuple(s[index] for s in states), batch_sizes,
                                         direction == 1, record)
                 outputs.append(out)
@@ -284,7 +285,6 @@ class RNNBase(Module):
                     collected.append(f)
             layer_input = outputs[0] if directions == 1 else chainrule.cat(outputs, -1)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                from .. import functional as F
                 layer_input = F.dropout(layer_input, self.dropout, True)
 
         finals = [chainrule.stack(collected) for collected in finals]
