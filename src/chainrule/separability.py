@@ -133,8 +133,9 @@ class SeparabilityCertificate:
                     f"positive point (label {self.positive_label!r}) on the > 0 side and every "
                     f"negative point (label {self.negative_label!r}) on the < 0 side; the nearest "
                     f"point is {self.margin:.4g} away (the largest margin possible).")
-        pos = [(i, lam) for i, lam in enumerate(self.combination) if self.signs[i] > 0 and lam > 1e-12]
-        neg = [(i, lam) for i, lam in enumerate(self.combination) if self.signs[i] < 0 and lam > 1e-12]
+        used = [(i, lam) for i, lam in enumerate(self.combination) if lam > 1e-12]
+        pos = [(i, lam) for i, lam in used if self.signs[i] > 0]
+        neg = [(i, lam) for i, lam in used if self.signs[i] < 0]
 
         def combo(items):
             return " + ".join(f"{lam:.3g}*{_fmt_point(self.features[i])}" for i, lam in items)

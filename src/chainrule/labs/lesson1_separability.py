@@ -223,7 +223,7 @@ def _input_space_figure(cases, certificates, perceptrons, logistic):
 def _feature_space_figure(X: np.ndarray, y: np.ndarray, cert: SeparabilityCertificate):
     from matplotlib.figure import Figure as MplFigure
 
-    fig = MplFigure(figsize=(11, 4.4), layout="constrained")
+    fig = MplFigure(figsize=(9, 3.6), layout="constrained")
     grid = fig.add_gridspec(1, 2, width_ratios=[1.5, 1])
     ax = fig.add_subplot(grid[0], projection="3d")
     feats = cert.features
@@ -241,7 +241,8 @@ def _feature_space_figure(X: np.ndarray, y: np.ndarray, cert: SeparabilityCertif
     ax.set_zlabel("x1*x2")
     ax.set_zlim(-0.5, 1.5)
     ax.view_init(elev=18, azim=-60)
-    ax.set_title("XOR in feature space (x1, x2, x1*x2):\na plane separates the classes", fontsize=10)
+    ax.set_title("XOR in feature space (x1, x2, x1*x2):\na plane separates the classes",
+                 fontsize=10)
     ax.legend(fontsize=8)
 
     ax2 = fig.add_subplot(grid[1])
@@ -260,12 +261,15 @@ def _feature_space_figure(X: np.ndarray, y: np.ndarray, cert: SeparabilityCertif
 
 def _mistakes_figure(perceptrons: dict[str, PerceptronRun], titles: dict[str, str]):
     from matplotlib.figure import Figure as MplFigure
+    from matplotlib.ticker import MaxNLocator
 
     fig = MplFigure(figsize=(7.5, 3.4), layout="constrained")
     ax = fig.subplots()
     for name, run in perceptrons.items():
         ax.plot(range(1, len(run.mistakes_per_epoch) + 1), run.mistakes_per_epoch, "o-",
                 label=f"{titles[name]} ({'converged' if run.converged else 'never converges'})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mistakes (weight updates)")
     ax.set_title("Perceptron rule: mistakes per pass over the data")
@@ -383,7 +387,7 @@ def run(quick: bool = False, seed: int = 0,
     result.figures.append(render_figure(
         _feature_space_figure(X_xor.numpy(), y_xor.numpy(), cases_cert["xor_product"]),
         "feature_space",
-        "Feature space (x1, x2, x1*x2): the points (1,1) is lifted to height 1 and a plane now "
+        "Feature space (x1, x2, x1*x2): the point (1,1) is lifted to height 1 and a plane now "
         "separates the classes (left); each point's value of w.phi + b (right)."))
     result.figures.append(render_figure(_mistakes_figure(perceptrons, titles),
                                         "perceptron_mistakes",

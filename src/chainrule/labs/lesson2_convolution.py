@@ -92,7 +92,7 @@ def filter_responses(images: dict[str, chainrule.Tensor],
     return {f: {p: maps[n, k] for n, p in enumerate(images)} for k, f in enumerate(filters)}
 
 
-# -- a CNN on the digits ----------------------------------------------------------------------------
+# -- a CNN on the digits ---------------------------------------------------------------------------
 
 def make_cnn(seed: int, channels: int = 8) -> nn.Sequential:
     """conv 3x3 (1 -> channels, padding 1) -> ReLU -> max-pool 2 -> linear (channels*16 -> 10)."""
@@ -150,7 +150,8 @@ def _responses_figure(images, responses):
         kernel = np.array(FILTERS[name], dtype=float)
         axes[r + 1, 0].imshow(kernel, cmap="RdBu_r", vmin=-1, vmax=1)
         for (a, b), v in np.ndenumerate(kernel):
-            axes[r + 1, 0].text(b, a, f"{v:g}", ha="center", va="center", fontsize=11)
+            axes[r + 1, 0].text(b, a, f"{v:g}", ha="center", va="center", fontsize=11,
+                                color="white" if abs(v) > 0.5 else "black")
         axes[r + 1, 0].set_title(name, fontsize=8)
         for c, p in enumerate(patterns):
             m = maps[p].numpy()

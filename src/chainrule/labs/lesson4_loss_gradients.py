@@ -338,6 +338,8 @@ def run(quick: bool = False, seed: int = 0,
                  and mean["softmax+CE"] > mean["softmax+MSE"],
                  ", ".join(f"{n}: {mean[n]:.3f}" for n in ranking) + " (mean test accuracy)")
 
+    signal = {n: curves[n].logit_grad[0] for n in PAIRINGS}   # mean ||dL/dz|| at the start
+
     say("figures")
     result.figures.append(render_figure(
         _gradient_figure(z.numpy(), {n: grads[n].numpy() for n in PAIRINGS}, y5, g5),
@@ -370,10 +372,12 @@ def run(quick: bool = False, seed: int = 0,
          "learns least under MSE: the left side of the log-scale plot."),
         ("**Training.** The four runs start from identical weights and see identical batches; "
          "only the output non-linearity and the loss differ. The right panel shows the size of "
-         "the learning signal that reaches the network: with the MSE pairings it is several "
-         "times smaller from the first epoch (the factor `y (1 - y)` or the softmax Jacobian "
-         "shrinks it), so with the same learning rate they move more slowly. A larger learning "
-         "rate could compensate in part, but not for the saturated, confidently wrong units, "
-         "whose gradient goes to zero."),
+         "the learning signal that reaches the network: at the start it is "
+         f"{signal['softmax+CE'] / signal['softmax+MSE']:.1f} times smaller with softmax+MSE "
+         f"than with softmax+CE and {signal['sigmoid+BCE'] / signal['sigmoid+MSE']:.1f} times "
+         "smaller with sigmoid+MSE than with sigmoid+BCE (the factor `y (1 - y)` or the softmax "
+         "Jacobian shrinks it), so with the same learning rate the MSE pairings move more "
+         "slowly. A larger learning rate could compensate in part, but not for saturated, "
+         "confidently wrong units, whose gradient goes to zero."),
     ]
     return result

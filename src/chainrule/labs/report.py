@@ -197,10 +197,12 @@ body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-ser
  background:#f6f7f9;color:#1d2433;line-height:1.5}
 header{background:#1d2433;color:#fff;padding:1.6em 2em}
 header h1{margin:0 0 .2em;font-size:1.9em} header p{margin:.2em 0;color:#c9d1e0}
-nav{background:#fff;border-bottom:1px solid #dde2ea;padding:.7em 2em;position:sticky;top:0;z-index:2}
+nav{background:#fff;border-bottom:1px solid #dde2ea;padding:.7em 2em;position:sticky;top:0;
+ z-index:2}
 nav a{margin-right:1.2em;color:#2357c6;text-decoration:none;font-weight:600}
 main{max-width:1100px;margin:0 auto;padding:1em 2em 3em}
-section{background:#fff;border:1px solid #dde2ea;border-radius:8px;margin:1.6em 0;padding:1.2em 1.8em}
+section{background:#fff;border:1px solid #dde2ea;border-radius:8px;margin:1.6em 0;
+ padding:1.2em 1.8em}
 h2{margin-top:.2em} h3{margin-bottom:.3em;color:#3a4660}
 .summary{font-size:1.08em;background:#eef3ff;border-left:4px solid #2357c6;padding:.6em 1em}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:.93em}
@@ -333,7 +335,7 @@ def render_markdown(results: Sequence[LessonResult], figure_dir: str = "figures"
             lines += [f"> {r.summary}", ""]
         for f in r.figures:
             lines += [f"![{f.name}]({figure_dir}/{_figure_file(r, f)})", "",
-                      f"*{f.caption}*", ""]
+                      f"Figure: {f.caption}", ""]
         for p in r.explanation:
             lines += [p.strip(), ""]
         if r.checks:
