@@ -360,7 +360,6 @@ def add(input, other, *, alpha=1):
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote("add", input, other)
-    _check_shapes("add", a, b)
     return Add()(a, b)
 
 
@@ -372,20 +371,17 @@ def sub(input, other, *, alpha=1):
                            f"supported (got {describe(input)} and {describe(other)}); use "
                            "logical_xor or ~ instead")
     a, b = promote("sub", input, other)
-    _check_shapes("sub", a, b)
     return Sub()(a, b)
 
 
 def mul(input, other):
     a, b = promote("mul", input, other)
-    _check_shapes("mul", a, b)
     return Mul()(a, b)
 
 
 def div(input, other, *, rounding_mode=None):
     """True division (integers give floats); ``rounding_mode`` 'trunc' or 'floor' rounds."""
     a, b = promote("div", input, other)
-    _check_shapes("div", a, b)
     if rounding_mode is not None:
         if rounding_mode == "floor":
             return floor_divide(a, b)
@@ -437,7 +433,6 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
         return PowScalar(input._data.dtype.type(exponent) if _kind(input) == "f"
                          else exponent)(input)
     a, b = promote("pow", input, exponent)
-    _check_shapes("pow", a, b)
     return Pow()(a, b)
 
 
@@ -451,13 +446,11 @@ def reciprocal(input):
 
 def maximum(input, other):
     a, b = promote("maximum", input, other)
-    _check_shapes("maximum", a, b)
     return Maximum()(a, b)
 
 
 def minimum(input, other):
     a, b = promote("minimum", input, other)
-    _check_shapes("minimum", a, b)
     return Minimum()(a, b)
 
 
@@ -609,18 +602,3 @@ def _as_float(a, b):
     a = to_dtype(a, f) if isinstance(a, Tensor) else np.asarray(a, f)
     b = to_dtype(b, f) if isinstance(b, Tensor) else np.asarray(b, f)
     return a, b
-
-
-def _check_shapes(op: str, a, b) -> None:
-    """Fail early with the op's name rather than deep inside NumPy."""
-    sa = a._data.shape if isinstance(a, Tensor) else ()
-    sb = b._data.shape if isinstance(b, Tensor) else ()
-    if sa != sb and sa and sb:
-        try:
-            np.broadcast_shapes(sa, sb)
-        except ValueError:
-            from ._util import ShapeError
-            raise ShapeError(
-                f"{op}: the size of tensor a {describe(a)} must match the size of tensor b "
-                f"{describe(b)} at non-singleton dimensions (shapes {sa} and {sb} cannot be "
-                "broadcast)") from None

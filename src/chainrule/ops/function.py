@@ -56,7 +56,16 @@ class Function(Node):
                     record = True
             else:
                 arrays.append(x)
-        out = self.forward(*arrays)
+        try:
+            out = self.forward(*arrays)
+        except ValueError as e:  # NumPy's broadcasting error, said in our terms
+            if "broadcast" not in str(e):
+                raise
+            from ._util import ShapeError, describe
+            raise ShapeError(
+                f"{type(self).__name__.lower()}: the shapes of the inputs "
+                f"({', '.join(describe(x) for x in inputs)}) cannot be broadcast together"
+            ) from None
         if engine.ANOMALY_MODE:  # debugging only: find the op that first makes a nan or inf
             from ..autograd.anomaly import check_forward
             check_forward(self, arrays, out)
