@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                 # every workload
     python benchmarks/run.py core w1         # only some (core, w1, w2, w3, w4)
+    python benchmarks/run.py --native-blas   # ignore a forced OPENBLAS_CORETYPE
 
 Prints a table of median times and ratios (chainrule / PyTorch; lower is better).
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +27,25 @@ WORKLOADS = {
 }
 
 
+def _blas_note() -> str:
+    """Which kernels NumPy's BLAS runs: OpenBLAS obeys OPENBLAS_CORETYPE, which some machines
+    set (e.g. to Haswell, AVX2) even on AVX-512 CPUs, halving matrix-product speed."""
+    from threadpoolctl import threadpool_info
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    arch = ", ".join(f"{p['internal_api']} {p.get('architecture')}" for p in pools) or "unknown"
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    note = f"NumPy BLAS: {arch}"
+    if forced:
+        note += (f" (forced by OPENBLAS_CORETYPE={forced}; run with --native-blas to let "
+                 "OpenBLAS detect this CPU)")
+    return note
+
+
 def main(argv: list[str]) -> int:
+    if "--native-blas" in argv and "OPENBLAS_CORETYPE" in os.environ:
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        return subprocess.call([sys.executable, __file__, *argv], env=env)
+    print(_blas_note())
     names = [a for a in argv if not a.startswith("--")] or list(WORKLOADS)
     rows = []
     for threads in (1, 2):

@@ -13,10 +13,16 @@ eight plays from Project Gutenberg, about 1.04 million characters, 76 distinct).
 10% is held out; losses are in nats per character. A model that knows only how often each
 character occurs scores the unigram entropy, 3.31 nats; a uniform guess log(76) = 4.33.
 
-Measured on this project's 2-core CPU, chainrule, default settings (1-layer LSTM with 256
-hidden units, embedding 64, batch 64 x 64 characters, Adam lr 3e-3, 1 BLAS thread), with the
-CPU shared with other jobs (load average about 3-9 on 2 cores) during the run:
-MEASURED_RESULT
+Measured on this project's 2-core CPU with chainrule and the default settings (1-layer LSTM
+with 256 hidden units, embedding 64, dropout 0.1 on the LSTM outputs, batches of 64 windows
+of 64 characters, Adam with lr 3e-3 decayed along a cosine to 3e-4, gradient clipping at 5,
+1 BLAS thread), while other jobs shared the CPU (load average 3-6 on the 2 cores):
+``--minutes 10`` ran 4,875 steps in 601 s and reached a validation loss of 1.733 nats/char on
+the first 65,536 held-out characters (what the periodic evaluations score) and 1.751 on the
+whole held-out 10% (103,648 characters), printed at the end: below the 1.8 target. It passed
+1.8 after about 1,000 steps (135 s). An earlier run without dropout and at a constant lr,
+on a busier CPU (load 8-10, 2,681 steps), ended at 1.795 on the first 65,536 characters but
+1.815 on the whole held-out text: the decay and the dropout are what make the margin.
 
 The same training is available as ``chainrule train charlm`` (chainrule.charlm).
 """
@@ -30,7 +36,7 @@ import time
 from chainrule.datasets import CharCorpus, shakespeare_text
 
 
-def build_model(torch, vocab_size: int, embed_dim: int, hidden_size: int):
+def build_model(torch, vocab_size: int, embed_dim: int, hidden_size: int, dropout: float):
     nn = torch.nn
 
     class CharLSTM(nn.Module):
@@ -38,11 +44,12 @@ def build_model(torch, vocab_size: int, embed_dim: int, hidden_size: int):
             super().__init__()
             self.embed = nn.Embedding(vocab_size, embed_dim)
             self.lstm = nn.LSTM(embed_dim, hidden_size, batch_first=True)
+            self.drop = nn.Dropout(dropout)
             self.head = nn.Linear(hidden_size, vocab_size)
 
         def forward(self, ids, state=None):
             out, state = self.lstm(self.embed(ids), state)
-            return self.head(out), state
+            return self.head(self.drop(out)), state
 
     return CharLSTM()
 
@@ -96,7 +103,9 @@ def main() -> None:
     parser.add_argument("--embed", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seq-len", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate, decayed "
+                        "along a cosine to a tenth of it over the budget")
+    parser.add_argument("--dropout", type=float, default=0.1, help="on the LSTM outputs")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -112,7 +121,7 @@ def main() -> None:
     corpus = CharCorpus(shakespeare_text(), val_fraction=0.1)
     train_data = torch.from_numpy(corpus.train_data.numpy())
     val_data = torch.from_numpy(corpus.val_data.numpy())
-    model = build_model(torch, corpus.vocab_size, args.embed, args.hidden)
+    model = build_model(torch, corpus.vocab_size, args.embed, args.hidden, args.dropout)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     print(f"{args.backend}: {corpus}; uniform guess {math.log(corpus.vocab_size):.3f} nats")
@@ -120,6 +129,11 @@ def main() -> None:
     start, step, best = time.monotonic(), 0, math.inf
     while time.monotonic() - start < 60 * args.minutes and (args.steps is None
                                                              or step < args.steps):
+        done = (time.monotonic() - start) / (60 * args.minutes)
+        if args.steps:
+            done = max(done, step / args.steps)
+        for group in optimizer.param_groups:  # cosine decay to lr / 10 over the budget
+            group["lr"] = args.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(done, 1.0))))
         x, y = get_batch(torch, train_data, args.batch_size, args.seq_len)
         optimizer.zero_grad()
         logits, _ = model(x)
@@ -133,11 +147,12 @@ def main() -> None:
             best = min(best, val)
             print(f"{time.monotonic() - start:7.1f} s  step {step:6d}  train {loss.item():.3f}"
                   f"  val {val:.3f} nats/char", flush=True)
-    val = validation_loss(torch, model, val_data, args.seq_len)
-    best = min(best, val)
     elapsed = time.monotonic() - start
-    print(f"done: {step} steps in {elapsed:.0f} s, final validation loss {val:.3f} "
-          f"(best {best:.3f}) nats/char")
+    val = validation_loss(torch, model, val_data, args.seq_len, max_chars=val_data.shape[0])
+    periodic = f" (periodic evaluations on the first 65,536: best {best:.3f})" \
+        if best < math.inf else ""
+    print(f"done: {step} steps in {elapsed:.0f} s; validation loss on all "
+          f"{val_data.shape[0]:,} held-out characters: {val:.3f} nats/char{periodic}")
     torch.save({"model": model.state_dict(), "vocab": "".join(corpus.chars),
                 "config": vars(args)}, args.out)
     print(f"checkpoint: {args.out}\n")

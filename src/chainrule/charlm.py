@@ -46,22 +46,26 @@ class CharLMConfig:
     """Model and training settings (all saved in the checkpoint).
 
     Attributes:
-        embed_dim, hidden_size, num_layers, dropout: the model (dropout between LSTM layers).
+        embed_dim, hidden_size, num_layers: the model.
+        dropout: dropout on the LSTM's outputs (and between its layers), training only.
         seq_len: characters per training window (steps of backpropagation through time).
         batch_size: windows per step, drawn at random positions of the training text.
-        lr: Adam's learning rate; grad_clip: max global gradient norm (0 = no clipping).
+        lr: Adam's peak learning rate, decayed along a cosine to ``lr * min_lr_ratio`` over
+            the budget (steps or minutes); grad_clip: max global gradient norm (0 = none).
         val_fraction: share of the text (its end) held out for validation.
-        eval_every: steps between validation passes; val_chars: characters they score.
+        eval_every: steps between validation passes; val_chars: characters they score
+            (the final pass after training scores all the held-out text).
         seed: seeds the weights and the batch order.
     """
 
     embed_dim: int = 64
     hidden_size: int = 256
     num_layers: int = 1
-    dropout: float = 0.0
+    dropout: float = 0.1
     seq_len: int = 64
     batch_size: int = 32
     lr: float = 3e-3
+    min_lr_ratio: float = 0.1
     grad_clip: float = 5.0
     val_fraction: float = 0.1
     eval_every: int = 250
@@ -84,11 +88,12 @@ class CharLSTM(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.lstm = nn.LSTM(embed_dim, hidden_size, num_layers, batch_first=True,
                             dropout=dropout if num_layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, ids: chainrule.Tensor, state: tuple | None = None):
         out, state = self.lstm(self.embed(ids), state)
-        return self.head(out), state
+        return self.head(self.drop(out)), state
 
 
 @dataclass
@@ -185,6 +190,10 @@ def train(text: str, config: CharLMConfig | None = None, steps: int | None = Non
     started, running = time.monotonic(), None
     step = 0
     while (steps is None or step < steps) and time.monotonic() < deadline:
+        progress_fraction = max(step / steps if steps else 0.0,
+                                (time.monotonic() - started) / (60 * minutes) if minutes else 0.0)
+        for group in optimizer.param_groups:
+            group["lr"] = _cosine_lr(config.lr, config.min_lr_ratio, progress_fraction)
         starts = chainrule.randint(0, train_ids.shape[0] - config.seq_len - 1,
                                    (config.batch_size,))
         x, y = _batch(train_ids, starts, config.seq_len)
@@ -212,15 +221,21 @@ def train(text: str, config: CharLMConfig | None = None, steps: int | None = Non
             # A step budget counts steps; a time budget counts seconds.
             bar.update(1 if total is not None else
                        min(time.monotonic() - started, 60 * minutes) - bar.n)
-    if val_ids.shape[0] > config.seq_len + 1 and (
-            not result.val_losses or result.val_losses[-1][0] != step):
-        result.val_losses.append((step, evaluate(model, val_ids, config.seq_len,
-                                                 max_chars=config.val_chars)))
+    if val_ids.shape[0] > config.seq_len + 1:  # the final score: all held-out text
+        if result.val_losses and result.val_losses[-1][0] == step:
+            result.val_losses.pop()
+        result.val_losses.append((step, evaluate(model, val_ids, config.seq_len)))
     if bar is not None:
         bar.set_postfix({"loss": f"{running:.3f}", "val": f"{result.final_val_loss:.3f}"})
         bar.close()
     result.steps, result.seconds = step, time.monotonic() - started
     return result
+
+
+def _cosine_lr(peak: float, min_ratio: float, fraction: float) -> float:
+    """Cosine decay from ``peak`` (fraction 0) to ``peak * min_ratio`` (fraction 1)."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * fraction)))
 
 
 def _progress_bar(total: int | None, minutes: float | None):

@@ -128,15 +128,16 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         a :class:`PackedSequence`.
     """
     lengths = _as_lengths(lengths, "pack_padded_sequence")
+    layout = "(B, T, *)" if batch_first else "(T, B, *)"
+    if input.ndim < 2 or input.shape[1 if not batch_first else 0] != lengths.shape[0]:
+        raise ValueError(f"pack_padded_sequence: expected {layout} input with B = "
+                         f"len(lengths) = {lengths.shape[0]}, got shape {tuple(input.shape)}")
     if batch_first:
         input = input.transpose(0, 1)
-    if input.ndim < 2 or input.shape[1] != lengths.shape[0]:
-        raise ValueError(f"pack_padded_sequence: expected {'(B, T, *)' if batch_first else '(T, B, *)'} "
-                         f"input with B = len(lengths) = {lengths.shape[0]}, got shape "
-                         f"{tuple(input.transpose(0, 1).shape if batch_first else input.shape)}")
     if lengths.numel() == 0 or int(lengths.min()) <= 0:
         raise RuntimeError("pack_padded_sequence: Length of all samples has to be greater than "
-                           f"0, but found an element in 'lengths' that is <= 0 ({lengths.tolist()})")
+                           "0, but found an element in 'lengths' that is <= 0 "
+                           f"({lengths.tolist()})")
     if int(lengths.max()) > input.shape[0]:
         raise RuntimeError(f"pack_padded_sequence: a length of {int(lengths.max())} exceeds the "
                            f"{input.shape[0]} time steps of the input")
