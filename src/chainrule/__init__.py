@@ -57,3 +57,15 @@ def set_default_device(device) -> None:
 
 def get_default_device():
     return _cpu
+
+
+# For PyTorch scripts (see docs/compat.md): legacy type names, torch.amp / torch.backends,
+# compile and determinism switches, and out= on the common top-level functions.
+from . import _out_arg, amp, backends  # noqa: E402,F401
+from ._legacy_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402,F401
+                            FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor)
+from ._script_shims import (are_deterministic_algorithms_enabled, compile,  # noqa: E402,F401
+                            use_deterministic_algorithms)
+from .amp import autocast  # noqa: E402,F401
+
+_out_arg.install(globals())

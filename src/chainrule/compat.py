@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
 import pkgutil
 import runpy
 import sys
@@ -20,7 +21,7 @@ import chainrule
 
 # chainrule's subpackages that stand in for torch's (labs, viz, datasets... are ours alone).
 _MIRRORED = ("nn", "optim", "utils", "autograd", "onnx", "cuda", "accelerator",
-             "serialization", "backends")
+             "serialization", "backends", "amp")
 
 
 class _TorchAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -69,12 +70,15 @@ def install() -> None:
 def run_script(path: str, argv: list[str] | None = None) -> dict:
     """Run ``path`` as ``__main__`` with torch mapped to chainrule; returns its globals."""
     install()
-    old_argv = sys.argv
+    old_argv, old_path = sys.argv, list(sys.path)
     sys.argv = [path] + list(argv or [])
+    # as `python script.py` does: the script's folder first, so its sibling modules import
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
         return runpy.run_path(path, run_name="__main__")
     finally:
         sys.argv = old_argv
+        sys.path[:] = old_path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,8 +36,10 @@ A truncated, padded or tampered file fails a length check or a SHA-256 check and
 tensor object saved twice is stored once and loads as one object (tied weights stay tied).
 
 Whole objects (e.g. a model) are an opt-in, as in PyTorch >= 2.6. An object is saved as
-``{class path, obj.state_dict()}`` when it has a ``state_dict()`` method, its class is
-importable by its dotted path, and the class defines ``__chainrule_restore__(self, state)``.
+``{class path, state}`` when its class is importable by its dotted path and defines
+``__chainrule_restore__(self, state)``; the state is ``obj.__chainrule_getstate__()`` where
+the class defines it (``nn.Module`` does: its attributes, parameters, buffers and submodules,
+so a whole model round-trips) and ``obj.state_dict()`` otherwise.
 Loading creates it with ``cls.__new__(cls)`` (no constructor runs) and then calls
 ``obj.__chainrule_restore__(state)``. Because loading must import the class by name, it
 needs ``weights_only=False`` (trust the file) or the class allow-listed with
@@ -85,6 +87,7 @@ _DTYPES = frozenset(
      "<c8", "<c16"]
 )
 _RESTORE_HOOK = "__chainrule_restore__"
+_GETSTATE_HOOK = "__chainrule_getstate__"  # optional: what to save instead of state_dict()
 
 
 class CheckpointError(RuntimeError):
@@ -230,7 +233,8 @@ class _Encoder:
     def encode_object(self, obj: Any) -> dict[str, Any]:
         cls = type(obj)
         name = cls.__qualname__
-        if not callable(getattr(obj, "state_dict", None)):
+        getstate = getattr(obj, _GETSTATE_HOOK, None)
+        if not callable(getstate) and not callable(getattr(obj, "state_dict", None)):
             raise TypeError(f"save: cannot save an object of type {cls.__module__}.{name}; "
                             f"supported: Tensor, numpy arrays, dict, OrderedDict, list, tuple, "
                             f"int, float, bool, str, None")
@@ -241,7 +245,8 @@ class _Encoder:
             raise TypeError(f"save: cannot save a whole {name}: its class does not define "
                             f"{_RESTORE_HOOK}(self, state_dict), so it could not be rebuilt "
                             f"without its constructor; save obj.state_dict() instead")
-        return {"$": "object", "class": _class_path(cls), "state": self.encode(obj.state_dict())}
+        state = getstate() if callable(getstate) else obj.state_dict()
+        return {"$": "object", "class": _class_path(cls), "state": self.encode(state)}
 
 
 def _import_class(path: str) -> Any:

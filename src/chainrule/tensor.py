@@ -321,6 +321,8 @@ class Tensor:
                      "torch.LongTensor": "int64", "torch.IntTensor": "int32",
                      "torch.BoolTensor": "bool", "torch.HalfTensor": "float16"}
             dtype = names.get(dtype, dtype)
+        if isinstance(getattr(dtype, "dtype", None), _dtype.dtype):  # chainrule.FloatTensor...
+            dtype = dtype.dtype
         return _ops.to_dtype(self, dtype)
 
     def type_as(self, other: "Tensor") -> "Tensor":
@@ -517,10 +519,16 @@ class Tensor:
     __rxor__ = __xor__
 
     def __eq__(self, other):  # type: ignore[override]
-        return _ops.eq(self, other)
+        try:
+            return _ops.eq(self, other)
+        except TypeError:  # not a tensor or number: let Python ask `other` (pytest.approx...)
+            return NotImplemented
 
     def __ne__(self, other):  # type: ignore[override]
-        return _ops.ne(self, other)
+        try:
+            return _ops.ne(self, other)
+        except TypeError:
+            return NotImplemented
 
     def __lt__(self, other):
         return _ops.lt(self, other)

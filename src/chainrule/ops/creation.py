@@ -110,15 +110,15 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return Tensor._make(ndarray)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _finish(np.zeros(_size(size), _np_dtype(dtype)), requires_grad, device, "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _finish(np.ones(_size(size), _np_dtype(dtype)), requires_grad, device, "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, out=None,
+def empty(*size, dtype=None, device=None, requires_grad: bool = False,
           memory_format=None, pin_memory=False) -> Tensor:
     return _finish(np.empty(_size(size), _np_dtype(dtype)), requires_grad, device, "empty")
 
