@@ -4,7 +4,9 @@ process (interleaved, median after warm-up), and measure peak memory of a step.
 
 Peak memory of one training step (in steady state: gradients and momentum buffers exist):
 - chainrule (``chainrule_tracemalloc_mb``): the peak of NumPy allocations during the step
-  above what was allocated when it began (``tracemalloc``, to which NumPy reports).
+  above what was allocated when it began (``tracemalloc``, to which NumPy reports), starting
+  from an empty conv workspace (the scratch buffers the conv ops keep between steps, see
+  ``chainrule.ops.conv.Workspace``; ``chainrule_workspace_mb`` is what it holds afterwards).
 - PyTorch (``torch_profiler_mb``): the peak of the profiler's running 'Total Allocated'
   over the step's ``[memory]`` events (``profile_memory=True``). Blocks allocated before the
   step (last step's gradients) are not subtracted when freed, so this errs high by up to the
@@ -19,10 +21,11 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 import chainrule
 import chainrule.optim  # noqa: F401  (lib.optim below)
-import torch
+from chainrule.ops.conv import WORKSPACE, clear_workspace
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import compare, set_threads  # noqa: E402
@@ -56,6 +59,8 @@ def make_inputs(build: Callable, input_shape: tuple, seed: int = 0):
 
 def tracemalloc_peak_mb(step: Callable[[], None]) -> float:
     step()  # steady state: momentum buffers and grads exist
+    # Start from an empty conv workspace so that its buffers count in the step's peak.
+    clear_workspace()
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
     step()
@@ -99,6 +104,7 @@ def run_workload(module, name: str, threads: int, repeats: int = 20, warmup: int
     row["threads"] = threads
     if memory:
         row["chainrule_tracemalloc_mb"] = tracemalloc_peak_mb(cr_step)
+        row["chainrule_workspace_mb"] = WORKSPACE.nbytes / 2**20
         row["torch_profiler_mb"] = torch_profiler_peak_mb(pt_step)
     return row
 
@@ -112,5 +118,7 @@ def main(module, name: str) -> None:
     if memory:
         for r in rows:
             print(f"threads={r['threads']}: peak memory of a step: chainrule "
-                  f"{r['chainrule_tracemalloc_mb']:.1f} MiB (tracemalloc); PyTorch "
+                  f"{r['chainrule_tracemalloc_mb']:.1f} MiB (tracemalloc; of which "
+                  f"{r['chainrule_workspace_mb']:.1f} MiB conv workspace kept for the next "
+                  "step); PyTorch "
                   f"{r['torch_profiler_mb']:.1f} MiB (profiler memory events)")

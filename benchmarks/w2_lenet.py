@@ -4,6 +4,12 @@ conv 6@5x5 pad 2, ReLU, maxpool 2, conv 16@5x5, ReLU, maxpool 2, fc 120, ReLU, f
 fc 10; cross-entropy; float32. Both libraries start from the same weights and data.
 
     python benchmarks/w2_lenet.py            # 1 and 2 threads, with peak memory
+
+Measured 2026-11-25 on this project's shared 2-core CPU (medians of 20 interleaved steps;
+other processes were loading the machine, so single runs vary by ~30%): chainrule/PyTorch
+1.06-1.26x at 1 thread (typically 1.1x), 1.06-1.35x at 2 threads. Peak memory of a step:
+chainrule 21 MiB (tracemalloc, of which 17 MiB is the conv workspace kept between steps),
+PyTorch 4.4 MiB (profiler memory events).
 """
 from __future__ import annotations
 

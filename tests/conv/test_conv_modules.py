@@ -138,7 +138,6 @@ def test_default_initialisation_matches_pytorch_bounds():
 
 def test_batchnorm2d_train_and_eval_against_torch():
     ours, theirs = nn.BatchNorm2d(3).double(), torch.nn.BatchNorm2d(3).double()
-    rng = np.random.default_rng(0)
     for step in range(3):
         check_layer(ours, theirs, (4, 3, 5, 6), seed=step)
     for name in ("running_mean", "running_var", "num_batches_tracked"):

@@ -10,7 +10,6 @@ from conformance import Case, check_against_torch, params, run_case, spec, strid
 import chainrule
 import chainrule.nn  # noqa: F401  (m.nn.functional below)
 
-
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.")
 
 
@@ -209,3 +208,50 @@ def test_conv_errors_name_the_op_and_shapes(call, message):
     with pytest.raises((RuntimeError, ValueError)) as info:
         call(chainrule.nn.functional)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kw", [
+    ((1, 1, 400, 400), (1, 1, 1, 1), {}),  # results whose transposes are already contiguous
+    ((1, 2, 200, 200), (1, 2, 3, 3), dict(padding=1)),
+    ((2, 4, 100, 100), (4, 4, 3, 3), dict(padding=1, stride=2)),
+    ((1, 3, 120, 120), (2, 3, 3, 3), dict(padding=1)),  # out <= in channels: transpose as conv
+])
+def test_workspace_buffers_never_alias_results(x_shape, w_shape, kw):
+    """The conv ops reuse their large scratch arrays between calls; no result (output or
+    gradient) may share memory with them, or a later call would overwrite it."""
+    F_ = chainrule.nn.functional
+    rng = np.random.default_rng(0)
+    w = chainrule.tensor(rng.standard_normal(w_shape), requires_grad=True)
+    xs = [chainrule.tensor(rng.standard_normal(x_shape), requires_grad=True) for _ in range(2)]
+    outs = [F_.conv2d(x, w, **kw) for x in xs]
+    for out in outs:
+        out.backward(chainrule.ones(out.shape, dtype=chainrule.float64), retain_graph=True)
+    first_out, first_grad = outs[0].detach().numpy().copy(), xs[0].grad.numpy().copy()
+    outs[1].backward(chainrule.ones(outs[1].shape, dtype=chainrule.float64))  # reuses buffers
+    F_.unfold(xs[1], 3)
+    np.testing.assert_array_equal(outs[0].detach().numpy(), first_out)
+    np.testing.assert_array_equal(xs[0].grad.numpy(), first_grad)
+    expected = torch.nn.functional.conv2d(torch.tensor(xs[0].detach().numpy()),
+                                          torch.tensor(w.detach().numpy()), **kw)
+    np.testing.assert_allclose(first_out, expected.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_clear_workspace_frees_buffers():
+    from chainrule.ops.conv import WORKSPACE, clear_workspace
+    x = chainrule.randn(4, 8, 64, 64)
+    chainrule.nn.functional.conv2d(x, chainrule.randn(8, 8, 3, 3), padding=1)
+    assert WORKSPACE.nbytes > 0
+    clear_workspace()
+    assert WORKSPACE.nbytes == 0
+
+
+def test_small_gemms_leave_the_blas_thread_count_as_it_was():
+    """Thin conv GEMMs run on one BLAS thread and restore the user's setting afterwards."""
+    before = chainrule.get_num_threads()
+    try:
+        chainrule.set_num_threads(2)
+        x = chainrule.randn(2, 3, 8, 8, requires_grad=True)
+        chainrule.nn.functional.conv2d(x, chainrule.randn(4, 3, 3, 3)).sum().backward()
+        assert chainrule.get_num_threads() == 2
+    finally:
+        chainrule.set_num_threads(before)

@@ -1,5 +1,7 @@
 """Acceptance: a LeNet-style CNN trained on the embedded 8x8 digits reaches >= 98% test
-accuracy with a fixed seed (measured: 99.2% after 20 epochs, 12-23 s on this 2-core CPU)."""
+accuracy with a fixed seed. Measured: 98.9% after 15 epochs (seed 1: 98.6%); the training
+took 3.4-6.3 s on this 2-core CPU with one BLAS thread (over 60 s with two threads while
+other processes shared the CPU)."""
 import time
 
 import pytest
@@ -23,16 +25,26 @@ def lenet_for_digits() -> nn.Module:
         nn.Linear(128, 10))
 
 
+@pytest.fixture
+def one_thread():
+    """Small GEMMs gain nothing from a second BLAS thread, and on a shared machine the
+    threads' spin-waiting made this training 7x slower (measured); restore afterwards."""
+    before = chainrule.get_num_threads()
+    chainrule.set_num_threads(1)
+    yield
+    chainrule.set_num_threads(before)
+
+
 @pytest.mark.slow
-def test_lenet_reaches_98_percent_on_digits():
+def test_lenet_reaches_98_percent_on_digits(one_thread):
     chainrule.manual_seed(0)
     model = lenet_for_digits()
     train, test = Digits(train=True), Digits(train=False)
-    loader = DataLoader(train, batch_size=32, shuffle=True,
+    loader = DataLoader(train, batch_size=64, shuffle=True,
                         generator=chainrule.Generator().manual_seed(0))
-    opt = optim.Adam(model.parameters(), lr=1e-3)
+    opt = optim.Adam(model.parameters(), lr=2e-3)
     start = time.perf_counter()
-    for _ in range(20):
+    for _ in range(15):
         model.train()
         for x, y in loader:
             opt.zero_grad()

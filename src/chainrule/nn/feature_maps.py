@@ -97,7 +97,8 @@ def feature_maps(model: Module, input, layers: Iterable[str] | None = None, *,
 
     Example:
         >>> model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2))
-        >>> {k: tuple(v.shape) for k, v in feature_maps(model, chainrule.randn(1, 1, 28, 28)).items()}
+        >>> maps = feature_maps(model, chainrule.randn(1, 1, 28, 28))
+        >>> {name: tuple(m.shape) for name, m in maps.items()}
         {'0': (1, 6, 24, 24), '1': (1, 6, 24, 24), '2': (1, 6, 12, 12)}
     """
     args = input if isinstance(input, tuple) else (input,)

@@ -1,10 +1,8 @@
 """Convolution: ``conv2d``, its two adjoints, and im2col as a public op (``unfold``/``fold``).
 
-How a convolution becomes one matrix product (im2col): pad the input, then copy every
-receptive field into a column of ``cols`` of shape ``(C*kh*kw, N*OH*OW)``; row ``(c, i, j)``
-holds input channel ``c`` shifted by kernel offset ``(i, j)``. The copy is a loop over the
-``kh*kw`` kernel offsets (each a strided view of the whole padded batch), never over pixels
-or samples. Then ``out = W (O, C*kh*kw) @ cols``: one BLAS GEMM for the whole batch.
+A convolution is im2col (``ops.im2col``: every receptive field of the batch copied into a
+column, one vectorised copy per kernel offset, no loop over pixels or samples) followed by
+ONE GEMM, ``out = W (O, C*kh*kw) @ cols``. Groups (depthwise included) make it a batched GEMM.
 
 The backward pass is made of the same pieces, and each piece is itself a differentiable op:
 
@@ -13,14 +11,16 @@ The backward pass is made of the same pieces, and each piece is itself a differe
     weight_grad(x, g)           likewise
 
 so the three ops close under differentiation and second derivatives (``create_graph=True``)
-work, at no cost to the first: ``weight_grad`` reuses the ``cols`` that forward built, and
-``conv_transpose`` is ``W^T @ g`` followed by col2im (a loop over kernel offsets adding
-strided slices). Groups (depthwise included) split ``cols`` and ``W`` into a batched GEMM.
+work, at no cost to the first: ``weight_grad`` is one GEMM ``g @ cols^T`` that reuses the
+``cols`` forward built, and ``conv_transpose`` is either ``W^T @ g`` followed by col2im (a
+loop over kernel offsets adding strided slices) or, for stride 1 with no more output than
+input channels, itself a convolution of the padded ``g`` with the flipped kernel (one im2col
+and one GEMM, no scatter-add passes), whichever moves less memory.
 
-Layout note: ``cols`` is channel-major ``(C, kh, kw, N, OH, OW)`` so that each kernel-offset
-copy writes a contiguous block and the GEMM output ``(O, N*OH*OW)`` needs only a cheap
-transpose to NCHW (measured faster than the pixel-major layout, whose copies write 5-25
-float runs).
+Speed notes (measured on the W2/W4 benchmarks): the column layout is channel-major and, for
+stride 1, spans the padded width, so each kernel offset's copy is one contiguous run per
+(channel, image); scratch arrays come from a reused workspace (``im2col.Workspace``), which
+avoids the page faults of fresh multi-megabyte allocations.
 """
 from __future__ import annotations
 
@@ -30,173 +30,22 @@ from ..autograd import engine
 from ..tensor import Tensor
 from ._util import describe
 from .function import Function
-
-# -- geometry -----------------------------------------------------------------------------------
-
-
-def _ntuple(value, n: int, op: str, name: str) -> tuple:
-    """An int or a sequence of n ints as an n-tuple of Python ints (PyTorch's ``_pair``)."""
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
-    try:
-        out = tuple(int(v) for v in value)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got "
-                        f"{value!r}") from None
-    if len(out) == 1:
-        return out * n
-    if len(out) != n:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    return out
-
-
-def pair(value, op: str = "conv2d", name: str = "argument") -> tuple:
-    return _ntuple(value, 2, op, name)
-
-
-class ConvGeometry:
-    """Kernel size, stride, dilation, padding (top, bottom, left, right) and groups of a 2-D
-    convolution; shared by the conv op and its adjoints."""
-
-    __slots__ = ("kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr", "groups")
-
-    def __init__(self, kernel, stride, dilation, pads, groups: int):
-        self.kh, self.kw = kernel
-        self.sh, self.sw = stride
-        self.dh, self.dw = dilation
-        self.pt, self.pb, self.pl, self.pr = pads
-        self.groups = groups
-
-    def out_size(self, h: int, w: int) -> tuple:
-        oh = (h + self.pt + self.pb - self.dh * (self.kh - 1) - 1) // self.sh + 1
-        ow = (w + self.pl + self.pr - self.dw * (self.kw - 1) - 1) // self.sw + 1
-        return oh, ow
-
-    @property
-    def padded(self) -> bool:
-        return bool(self.pt or self.pb or self.pl or self.pr)
-
-    @property
-    def dense(self) -> bool:
-        """Stride 1: every kernel offset's columns are contiguous runs (see im2col)."""
-        return self.sh == 1 and self.sw == 1
-
-
-def pad_zeros(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """Zero-pad the last two axes (one allocation and one copy; no copy without padding)."""
-    if not g.padded:
-        return x
-    n, c, h, w = x.shape
-    xp = np.zeros((n, c, h + g.pt + g.pb, w + g.pl + g.pr), dtype=x.dtype)
-    xp[:, :, g.pt:g.pt + h, g.pl:g.pl + w] = x
-    return xp
-
-
-# Column layout. ``cols`` has one row per (channel, kernel row, kernel column) and one column
-# per output position, ordered (N, OH, Wq). For a strided convolution Wq = OW. For stride 1
-# ("dense"), Wq = Wp, the padded width: each output row is computed over the full padded
-# width and the last Wp - OW columns are junk that is cropped (its gradient is zero). That
-# makes every kernel offset's block of cols ONE contiguous run per (channel, image) -
-# ``plane[c, n, i*Wp + j : ... + OH*Wp]`` - so im2col/col2im copy long runs instead of rows
-# of OW floats (2-3x faster for small images) for 6-40% more GEMM columns.
-
-
-def col_width(g: ConvGeometry, ow: int, w: int) -> int:
-    return w + g.pl + g.pr if g.dense else ow
-
-
-def im2col(x: np.ndarray, g: ConvGeometry, oh: int, ow: int) -> np.ndarray:
-    """Receptive fields of ``x (N, C, H, W)`` as ``cols (C*kh*kw, N*OH*Wq)`` (see above).
-
-    One vectorised copy per kernel offset (kh*kw copies of the whole batch), no pixel loop.
-    """
-    n, c, h, w = x.shape
-    if g.dense:
-        hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
-        plane = _plane(x, g, hp, wp)
-        cols = np.empty((c, g.kh, g.kw, n, oh * wp), dtype=x.dtype)
-        length = oh * wp
-        for i in range(g.kh):
-            for j in range(g.kw):
-                offset = i * g.dh * wp + j * g.dw
-                cols[:, i, j] = plane[:, :, offset:offset + length]
-        return cols.reshape(c * g.kh * g.kw, -1)
-    xt = pad_zeros(x, g).transpose(1, 0, 2, 3)  # channel-major view, matching cols' layout
-    cols = np.empty((c, g.kh, g.kw, n, oh, ow), dtype=x.dtype)
-    h_span, w_span = g.sh * (oh - 1) + 1, g.sw * (ow - 1) + 1
-    for i in range(g.kh):
-        r = i * g.dh
-        for j in range(g.kw):
-            q = j * g.dw
-            cols[:, i, j] = xt[:, :, r:r + h_span:g.sh, q:q + w_span:g.sw]
-    return cols.reshape(c * g.kh * g.kw, -1)
-
-
-def _plane(x: np.ndarray, g: ConvGeometry, hp: int, wp: int) -> np.ndarray:
-    """x zero-padded, channel-major and flattened per image: (C, N, Hp*Wp + slack); the slack
-    lets the junk columns of the last row read past the image without going out of bounds."""
-    n, c, h, w = x.shape
-    plane = np.zeros((c, n, hp * wp + (g.kw - 1) * g.dw), dtype=x.dtype)
-    image = plane[:, :, :hp * wp].reshape(c, n, hp, wp)
-    image[:, :, g.pt:g.pt + h, g.pl:g.pl + w] = x.transpose(1, 0, 2, 3)
-    return plane
-
-
-def col2im(cols: np.ndarray, g: ConvGeometry, n: int, c: int, hw: tuple, ohw: tuple
-           ) -> np.ndarray:
-    """The adjoint of im2col: add ``cols (C*kh*kw, N*OH*Wq)`` back into an (N, C, H, W)
-    image (sums where windows overlap; junk columns must hold zeros)."""
-    h, w = hw
-    oh, ow = ohw
-    hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
-    if g.dense:
-        blocks = cols.reshape(c, g.kh, g.kw, n, oh * wp)
-        plane = np.zeros((c, n, hp * wp + (g.kw - 1) * g.dw), dtype=cols.dtype)
-        length = oh * wp
-        for i in range(g.kh):
-            for j in range(g.kw):
-                offset = i * g.dh * wp + j * g.dw
-                plane[:, :, offset:offset + length] += blocks[:, i, j]
-        image = plane[:, :, :hp * wp].reshape(c, n, hp, wp)
-    else:
-        blocks = cols.reshape(c, g.kh, g.kw, n, oh, ow)
-        image = np.zeros((c, n, hp, wp), dtype=cols.dtype)
-        h_span, w_span = g.sh * (oh - 1) + 1, g.sw * (ow - 1) + 1
-        for i in range(g.kh):
-            r = i * g.dh
-            for j in range(g.kw):
-                q = j * g.dw
-                image[:, :, r:r + h_span:g.sh, q:q + w_span:g.sw] += blocks[:, i, j]
-    image = image[:, :, g.pt:g.pt + h, g.pl:g.pl + w]
-    return np.ascontiguousarray(image.transpose(1, 0, 2, 3))
-
-
-def to_columns(a: np.ndarray, wq: int) -> np.ndarray:
-    """An (N, K, OH, OW) array (output gradient, fold input) in column layout (K, N*OH*Wq),
-    junk columns zero."""
-    n, k, oh, ow = a.shape
-    if wq == ow:
-        return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(k, -1)
-    out = np.zeros((k, n, oh, wq), dtype=a.dtype)
-    out[:, :, :, :ow] = a.transpose(1, 0, 2, 3)
-    return out.reshape(k, -1)
-
-
-def from_columns(a: np.ndarray, n: int, oh: int, ow: int) -> np.ndarray:
-    """Column layout (K, N*OH*Wq) back to a contiguous (N, K, OH, OW), junk cropped."""
-    k = a.shape[0]
-    a = a.reshape(k, n, oh, -1)[:, :, :, :ow]
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3))
-
-
-def _grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:
-    """``a (G*M, K) @ b (G*K, P)`` block-diagonally, as one GEMM or one batched GEMM."""
-    if groups == 1:
-        return a @ b
-    m, k = a.shape[0] // groups, a.shape[1]
-    out = np.matmul(a.reshape(groups, m, k), b.reshape(groups, k, -1))
-    return out.reshape(groups * m, -1)
-
+from .im2col import (  # noqa: F401
+    WORKSPACE,
+    ConvGeometry,
+    Workspace,
+    _grouped_matmul,
+    _ntuple,
+    clear_workspace,
+    col2im,
+    col_width,
+    from_columns,
+    im2col,
+    matmul,
+    pad_zeros,
+    pair,
+    to_columns,
+)
 
 # -- the three ops --------------------------------------------------------------------------------
 
@@ -222,11 +71,13 @@ class Conv2d(Function):
         self.in_hw = (h, wd)
         cols = im2col(x, g, oh, ow)
         out = _grouped_matmul(w.reshape(o, -1), cols, g.groups)
-        if b is not None:
-            out += b.reshape(o, 1)
         if self.keep_cols:
             self.cols = cols
-        return from_columns(out, n, oh, ow)
+        else:
+            WORKSPACE.release(cols)
+        result = from_columns(out, n, oh, ow, b)
+        WORKSPACE.release(out)
+        return result
 
     def backward(self, grad):
         saved = self.saved_inputs()
@@ -291,19 +142,21 @@ class ConvTranspose2d(Function):
         w_t = w.reshape(g.groups, o // g.groups, cg, g.kh, g.kw).transpose(0, 2, 1, 3, 4)
         w_t = np.ascontiguousarray(w_t[..., ::-1, ::-1]).reshape(g.groups * cg, -1)
         cols = im2col(x, flipped, h, wd)
-        return from_columns(_grouped_matmul(w_t, cols, g.groups), n, h, wd)
+        out = _grouped_matmul(w_t, cols, g.groups)
+        result = from_columns(out, n, h, wd)
+        WORKSPACE.release(cols, out)
+        return result
 
     def _forward_col2im(self, x, w):
         g = self.g
         n, o, oh, ow = x.shape
         c = w.shape[1] * g.groups
         x2 = to_columns(x, col_width(g, ow, self.out_hw[1]))
-        if g.groups == 1:
-            cols = w.reshape(o, -1).T @ x2
-        else:
-            wg = w.reshape(g.groups, o // g.groups, -1).transpose(0, 2, 1)
-            cols = np.matmul(wg, x2.reshape(g.groups, o // g.groups, -1))
-        return col2im(cols.reshape(-1, x2.shape[1]), g, n, c, self.out_hw, (oh, ow))
+        w_t = w.reshape(g.groups, o // g.groups, -1).transpose(0, 2, 1).reshape(-1, o // g.groups)
+        cols = _grouped_matmul(w_t, x2, g.groups)  # (C*kh*kw, N*OH*Wq)
+        result = col2im(cols, g, n, c, self.out_hw, (oh, ow))
+        WORKSPACE.release(x2, cols)
+        return result
 
     def backward(self, grad):
         saved = self.saved_inputs()
@@ -341,11 +194,12 @@ class Conv2dWeightGrad(Function):
             cols = im2col(x, g, oh, ow)
         g2 = to_columns(grad, col_width(g, ow, wd))
         if g.groups == 1:
-            out = g2 @ cols.T
+            out = matmul(g2, cols.T)
         else:
             k = cols.shape[0] // g.groups
-            out = np.matmul(g2.reshape(g.groups, o // g.groups, -1),
-                            cols.reshape(g.groups, k, -1).transpose(0, 2, 1))
+            out = matmul(g2.reshape(g.groups, o // g.groups, -1),
+                         cols.reshape(g.groups, k, -1).transpose(0, 2, 1))
+        WORKSPACE.release(g2, cols)
         return out.reshape(self.weight_shape)
 
     def backward(self, grad_w):
@@ -538,8 +392,10 @@ class Unfold(Function):
         n, c, h, w = x.shape
         oh, ow = self.g.out_size(h, w)
         self.in_hw = (h, w)
-        cols = from_columns(im2col(x, self.g, oh, ow), n, oh, ow)  # (N, C*kk, OH, OW)
-        return cols.reshape(n, -1, oh * ow)
+        cols = im2col(x, self.g, oh, ow)
+        out = from_columns(cols, n, oh, ow)  # (N, C*kk, OH, OW)
+        WORKSPACE.release(cols)
+        return out.reshape(n, -1, oh * ow)
 
     def backward(self, grad):
         return Fold(self.g, self.in_hw)(grad)
@@ -558,7 +414,9 @@ class Fold(Function):
         h, w = self.out_hw
         oh, ow = g.out_size(h, w)
         cols = to_columns(x.reshape(n, ckk, oh, ow), col_width(g, ow, w))
-        return col2im(cols, g, n, ckk // (g.kh * g.kw), (h, w), (oh, ow))
+        out = col2im(cols, g, n, ckk // (g.kh * g.kw), (h, w), (oh, ow))
+        WORKSPACE.release(cols)
+        return out
 
     def backward(self, grad):
         return Unfold(self.g)(grad)

@@ -186,7 +186,7 @@ class MaxPool2dGather(Function):
         return MaxPool2dScatter(self.pool)(grad)
 
 
-def _avg_divisor(g: PoolGeometry, ceil_pad: bool, count_include_pad: bool, dtype):
+def _avg_divisor(g: PoolGeometry, count_include_pad: bool, dtype):
     """The (OH, OW) divisor of average pooling, a product of per-axis window lengths."""
     def axis(n_out, k, s, p, size):
         start = np.arange(n_out) * s - p
@@ -340,7 +340,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
             raise RuntimeError("avg_pool2d: divisor must be not zero")
         divisor = np.full((g.oh, g.ow), divisor_override, dtype=x._data.dtype)
     else:
-        divisor = _avg_divisor(g, ceil_mode, count_include_pad, x._data.dtype)
+        divisor = _avg_divisor(g, count_include_pad, x._data.dtype)
     out = AvgPool2d(g, divisor)(x)
     return out.squeeze(0) if unbatched else out
 

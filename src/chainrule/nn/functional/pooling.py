@@ -6,9 +6,16 @@ gives them their PyTorch names.
 """
 from __future__ import annotations
 
-from ...ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
-                            adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
-                            max_pool1d, max_pool2d)
+from ...ops.pooling import (  # noqa: F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from ...ops.resize import interpolate, pad  # noqa: F401
 from ...tensor import Tensor
 
