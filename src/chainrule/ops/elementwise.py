@@ -288,12 +288,14 @@ class SigmoidBackward(Function):
 
 
 class Relu(Function):
+    saves_output = True  # backward recomputes the mask from the output: forward is one ufunc
+
     def forward(self, x):
-        self.mask = x > 0
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        return grad * constant(self.mask)
+        # Not (y <= 0) rather than y > 0: a NaN input passes its gradient on, as in PyTorch.
+        return grad * constant(~(self.saved_output()._data <= 0))
 
 
 class Clamp(Function):
