@@ -9,8 +9,9 @@ import statistics
 import time
 from typing import Callable
 
-import chainrule
 import torch
+
+import chainrule
 
 
 def set_threads(n: int) -> None:

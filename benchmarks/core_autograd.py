@@ -7,10 +7,10 @@
 """
 from __future__ import annotations
 
-import chainrule
 import torch
-
 from common import compare
+
+import chainrule
 
 N_OPS = 1000
 

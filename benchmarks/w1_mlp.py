@@ -3,11 +3,10 @@ float32), chainrule vs PyTorch from the same weights and data."""
 from __future__ import annotations
 
 import numpy as np
+import torch
+from common import compare
 
 import chainrule
-import torch
-
-from common import compare
 
 
 def _build(lib, weights):

@@ -17,32 +17,6 @@ import numpy as np
 import pytest
 
 import chainrule
-
-
-def _install_dataset_stub_if_missing() -> None:
-    """TEMPORARY: until chainrule.utils.data (the DataLoader work) lands, stand in for it.
-
-    Only a plain ``Dataset`` base class is needed here. Once ``chainrule.utils.data.Dataset``
-    exists this does nothing; delete it then.
-    """
-    import sys
-    import types
-
-    try:
-        from chainrule.utils.data import Dataset  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("chainrule.utils.data")
-        stub.Dataset = type("Dataset", (), {})
-        sys.modules["chainrule.utils.data"] = stub
-        if "chainrule.utils" not in sys.modules:
-            parent = types.ModuleType("chainrule.utils")
-            parent.__path__ = []
-            sys.modules["chainrule.utils"] = parent
-        sys.modules["chainrule.utils"].data = stub
-
-
-_install_dataset_stub_if_missing()
-
 from chainrule import datasets
 from chainrule.datasets import (
     MNIST,

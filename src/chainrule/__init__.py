@@ -42,14 +42,13 @@ def is_floating_point(input: Tensor) -> "bool":
 
 from . import accelerator, cuda, serialization  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
-from . import nn  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401  (torch.nn, torch.optim, torch.utils)
 from . import onnx  # noqa: E402,F401  (torch.onnx.export)
 from .autograd import grad_mode as _grad_mode  # noqa: E402,F401
 from ._device import CPU as _cpu  # noqa: E402
 
 
-def set_default_device(device) -> None:
+def set_default_device(device) -> None:  # noqa: F811 - PyTorch's parameter name
     """Only the CPU exists here; anything else raises a clear error."""
     from ._device import check_device
     check_device(device, "set_default_device")

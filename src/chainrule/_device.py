@@ -23,7 +23,9 @@ class device:  # noqa: N801 - PyTorch's spelling
         self.index = index
 
     def __repr__(self) -> str:
-        return "device(type='cpu')" if self.index is None else f"device(type='cpu', index={self.index})"
+        if self.index is None:
+            return "device(type='cpu')"
+        return f"device(type='cpu', index={self.index})"
 
     def __str__(self) -> str:
         return "cpu" if self.index is None else f"cpu:{self.index}"
@@ -48,7 +50,8 @@ def check_device(dev, where: str) -> None:
     if dev is None or dev is CPU:
         return
     if isinstance(dev, int):
-        raise RuntimeError(f"{where}: device {dev} means a CUDA device; chainrule runs on the CPU only")
+        raise RuntimeError(f"{where}: device {dev} means a CUDA device; chainrule runs on the "
+                           "CPU only")
     try:
         device(dev)
     except RuntimeError as e:

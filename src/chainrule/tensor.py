@@ -20,7 +20,6 @@ from . import _dtype
 from ._device import CPU, check_device
 from .autograd import engine
 
-
 _new = object.__new__
 
 
@@ -65,7 +64,8 @@ class Tensor:
 
     def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
         check_device(device, "Tensor")
-        np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else _dtype.get_default_dtype().np
+        np_dtype = (_dtype.to_numpy_dtype(dtype) if dtype is not None
+                    else _dtype.get_default_dtype().np)
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
             data = args[0]._data if isinstance(args[0], Tensor) else args[0]
             array = np.array(data, dtype=np_dtype)
@@ -1029,7 +1029,8 @@ class Tensor:
         return _ops.new_empty(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        return _ops.new_full(self, size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+        return _ops.new_full(self, size, fill_value, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         return _ops.new_ones(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)

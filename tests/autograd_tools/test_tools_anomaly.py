@@ -7,8 +7,7 @@ import warnings
 import pytest
 
 import chainrule
-from chainrule.autograd import (Function, detect_anomaly, is_anomaly_enabled,
-                                set_detect_anomaly)
+from chainrule.autograd import Function, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled"),
               pytest.mark.filterwarnings("ignore::RuntimeWarning")]  # NumPy on log(0)

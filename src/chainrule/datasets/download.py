@@ -128,7 +128,8 @@ def download_file(
 
     if mismatches:
         raise ChecksumError(
-            f"download_file: {destination.name} failed its checksum (expected SHA-256 {expected}):\n"
+            f"download_file: {destination.name} failed its checksum "
+            f"(expected SHA-256 {expected}):\n"
             + "\n".join(mismatches + failures)
             + f"\nNothing was written to {destination}. The mirror may serve a changed or damaged "
             "file; try again later or fetch the file by hand and check its digest."

@@ -6,7 +6,7 @@ usual torchvision pipeline works unchanged::
 
     from chainrule.datasets import MNIST, transforms
     to_input = transforms.Compose([
-        transforms.ToTensor(),                        # uint8 (28, 28) -> float32 (1, 28, 28) in [0, 1]
+        transforms.ToTensor(),            # uint8 (28, 28) -> float32 (1, 28, 28) in [0, 1]
         transforms.Normalize((0.1307,), (0.3081,)),   # mean 0, std 1 over the training set
     ])
     train = MNIST("data", train=True, transform=to_input)
@@ -89,7 +89,8 @@ class ToTensor:
             picture = picture[:, :, None]
         if picture.ndim != 3:
             raise ValueError(
-                f"ToTensor: expected an image of shape (H, W) or (H, W, C), got shape {picture.shape}"
+                f"ToTensor: expected an image of shape (H, W) or (H, W, C), got shape "
+                f"{picture.shape}"
             )
         channels_first = picture.transpose(2, 0, 1)
         if channels_first.dtype == np.uint8:

@@ -499,4 +499,4 @@ def emit_UpsamplingBilinear2d(em, node, inp):
 
 
 # The recurrent layers and cells live in their own file; the exporter looks them up here.
-from .onnx_recurrent import emit_GRU, emit_GRUCell, emit_LSTM, emit_LSTMCell, emit_RNN, emit_RNNCell  # noqa: F401
+from .onnx_recurrent import emit_GRU, emit_GRUCell, emit_LSTM, emit_LSTMCell, emit_RNN, emit_RNNCell  # noqa: E402,F401 - after the emitters it builds on

@@ -35,7 +35,8 @@ def _convert_index(index, shape=None):
             basic = False
         elif isinstance(item, (bool, np.bool_)):
             basic = False
-        elif item is not None and item is not Ellipsis and not isinstance(item, (int, slice, np.integer)):
+        elif item is not None and item is not Ellipsis and not isinstance(
+                item, (int, slice, np.integer)):
             raise IndexError(f"index: only integers, slices, None, Ellipsis, and integer or "
                              f"boolean tensors are valid indices (got {type(item).__name__})")
         if isinstance(item, np.ndarray) and item.dtype.kind not in "iub":
@@ -60,7 +61,8 @@ def _layouts_differ(index) -> bool:
     def spread(keep) -> bool:
         at = [i for i, item in enumerate(index) if keep(item)]
         return bool(at) and at[-1] - at[0] + 1 != len(at)
-    is_array = (lambda item: isinstance(item, np.ndarray))
+    def is_array(item) -> bool:
+        return isinstance(item, np.ndarray)
     if not any(_is_int(item) for item in index):
         return False
     kept = [item for item in index if not _is_int(item)]

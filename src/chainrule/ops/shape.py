@@ -354,8 +354,8 @@ def tile(input: Tensor, dims) -> Tensor:
 
 
 def _same_dtype(op: str, tensors) -> list:
-    from ._util import as_tensor_arg, cast
     from .. import _dtype
+    from ._util import as_tensor_arg, cast
     tensors = [as_tensor_arg(op, t) for t in tensors]
     if not tensors:
         raise RuntimeError(f"{op}: expected a non-empty list of Tensors")
