@@ -515,3 +515,17 @@ def test_view_of_buffer_filled_later_carries_gradient():
     buffer[1] = x ** 2
     (row * 2).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
+
+
+@pytest.mark.parametrize("op", ["abs", "relu"])
+def test_second_derivative_of_piecewise_linear_is_zero_not_an_error(op):
+    # PyTorch keeps sgn(x) / the relu mask attached to x (with derivative 0), so the gradient
+    # of a purely piecewise-linear function can be differentiated again, giving zeros.
+    results = []
+    for lib in (chainrule, torch):
+        x = lib.tensor([-2.0, 0.5, 3.0], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(getattr(x, op)().sum(), x, create_graph=True)
+        assert g.requires_grad
+        (h,) = lib.autograd.grad(g.sum(), x)
+        results.append(h.tolist())
+    assert results[0] == results[1] == [0.0, 0.0, 0.0]

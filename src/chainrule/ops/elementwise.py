@@ -206,12 +206,13 @@ class Rsqrt(Function):
 
 
 class Abs(Function):
+    saves_inputs = True
+
     def forward(self, x):
-        self.sign = np.sign(x)
         return np.abs(x)
 
     def backward(self, grad):
-        return grad * constant(self.sign)
+        return grad * _piecewise_factor(np.sign, self.saved_input(0))
 
 
 class Sin(Function):
@@ -294,8 +295,25 @@ class Relu(Function):
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        # Not (y <= 0) rather than y > 0: a NaN input passes its gradient on, as in PyTorch.
-        return grad * constant(~(self.saved_output()._data <= 0))
+        return grad * _piecewise_factor(_passes_relu, self.saved_output())
+
+
+def _passes_relu(y: np.ndarray) -> np.ndarray:
+    # Not (y <= 0) rather than y > 0: a NaN input passes its gradient on, as in PyTorch.
+    return (~(y <= 0)).astype(y.dtype)
+
+
+def _piecewise_factor(fn, x: Tensor) -> Tensor:
+    """``fn(x)`` for a piecewise-constant ``fn`` (a mask, a sign) as a backward factor.
+
+    Normally a constant. Under ``create_graph`` it stays attached to ``x`` with a zero
+    derivative (as PyTorch's ``sgn(x)``), so differentiating the gradient again gives zeros
+    rather than "does not require grad".
+    """
+    from ..autograd import engine
+    if engine.GRAD_ENABLED and x.requires_grad:
+        return ZeroGrad(fn)(x)
+    return constant(fn(x._data))
 
 
 class Clamp(Function):
