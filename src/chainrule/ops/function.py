@@ -54,6 +54,13 @@ class Function(Node):
                 arrays.append(x._data)
                 if x._requires_grad:
                     record = True
+                elif (x._base is not None and x._version[0] != x._view_version
+                      and engine.GRAD_ENABLED):
+                    # A view made before its base got history in place: it has that history
+                    # now (PyTorch's rule), e.g. row = buf[1]; buf[1] = w ** 2; row * 2.
+                    from .inplace import refresh_view
+                    refresh_view(x)
+                    record = record or x._requires_grad
             else:
                 arrays.append(x)
         try:

@@ -119,6 +119,7 @@ def refresh_view(view: Tensor) -> None:
         for fn, args in view._view_fns:
             replay = fn(replay, *args)
         view.grad_fn, view._output_nr = replay.grad_fn, replay._output_nr
+        view._requires_grad = replay._requires_grad
     view._view_version = view._version[0]
 
 
