@@ -7,8 +7,9 @@ bar). It runs on chainrule by default and on real PyTorch with ``--backend torch
     python examples/train_mlp_digits.py                   # chainrule
     python examples/train_mlp_digits.py --backend torch   # the same script on PyTorch
 
-Measured on this project's 2-core CPU (chainrule, default settings, 30 epochs):
-test accuracy 97.8-98.1% depending on the seed, about 5-10 s of training.
+Measured on this project's idle 2-core CPU (default settings, 30 epochs, 1,350 steps):
+test accuracy 97.2% / 97.8% / 97.2% for seeds 0 / 1 / 2 (PyTorch on the same script, seed 0:
+97.5%), in 0.4 s of training (PyTorch: 0.5 s). With --quiet off, the progress bar adds time.
 
 The digits are the UCI handwritten digits test set that ships inside chainrule
 (1,437 training and 360 test images of 8x8 pixels, the split of chainrule.datasets.Digits).
