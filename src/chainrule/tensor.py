@@ -217,10 +217,6 @@ class Tensor:
     def get_device(self) -> int:
         return -1
 
-    @property
-    def _version_value(self) -> int:
-        return self._version[0]
-
     # -- conversion --------------------------------------------------------------------------
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -265,20 +261,7 @@ class Tensor:
 
     def to(self, *args, **kwargs) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(other_tensor)``, ``to(device, dtype)``."""
-        dtype = kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        check_device(kwargs.pop("device", None), "to")
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, _dtype.dtype) or a in (float, int, bool) or isinstance(a, np.dtype):
-                dtype = a
-            else:
-                check_device(a, "to")
+        dtype, copy = to_arguments("to", args, kwargs)
         if dtype is None:
             return self.clone() if copy else self
         out = _ops.to_dtype(self, dtype)
@@ -1130,6 +1113,29 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return _ops.var(self, dim, unbiased, keepdim, correction=correction)
+
+def to_arguments(where: str, args: tuple, kwargs: dict) -> tuple:
+    """Read ``to(...)``'s calling forms (``Tensor.to`` and ``Module.to`` share them):
+    ``to(dtype)``, ``to(device)``, ``to(other_tensor)``, ``to(device, dtype)``, keywords
+    ``dtype``/``device``/``copy``/``non_blocking``/``memory_format``. Returns ``(dtype or None,
+    copy)``; a device other than the CPU raises."""
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    check_device(kwargs.pop("device", None), where)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{where}: unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (_dtype.dtype, np.dtype)) or a in (float, int, bool):
+            dtype = a
+        else:
+            check_device(a, where)
+    return dtype, copy
+
 
 def _shape_arg(args: Sequence[Any]) -> tuple:
     """Accept both ``f(2, 3)`` and ``f((2, 3))`` (PyTorch's varargs shapes)."""

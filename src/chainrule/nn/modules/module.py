@@ -30,11 +30,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ... import _dtype
-from ..._device import check_device
 from ...autograd import engine
 from ...autograd.grad_mode import no_grad
 from ...ops.function import Function
-from ...tensor import Tensor
+from ...tensor import Tensor, to_arguments
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
@@ -463,19 +462,7 @@ class Module:
     def to(self, *args, **kwargs) -> Module:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(tensor)``: floating-point
         parameters and buffers are cast to ``dtype``; integer buffers are left alone."""
-        dtype = kwargs.pop("dtype", None)
-        check_device(kwargs.pop("device", None), "Module.to")
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments: {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, _dtype.dtype) or a in (float, int, bool):
-                dtype = a
-            else:
-                check_device(a, "Module.to")
+        dtype, _copy = to_arguments("Module.to", args, kwargs)
         if dtype is None:
             return self
         dtype = _dtype.from_numpy_dtype(_dtype.to_numpy_dtype(dtype))
