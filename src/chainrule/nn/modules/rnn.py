@@ -39,6 +39,14 @@ __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "R
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
+def _reset_uniform(module: Module) -> None:
+    """Every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch (layers and cells)."""
+    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0
+    with chainrule.no_grad():
+        for weight in module.parameters():
+            weight.uniform_(-bound, bound)
+
+
 def _new_param(shape: tuple, dtype) -> Parameter:
     return Parameter(chainrule.empty(shape, dtype=dtype))
 
@@ -140,11 +148,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch."""
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        with chainrule.no_grad():
-            for weight in self.parameters():
-                weight.uniform_(-bound, bound)
+        _reset_uniform(self)
 
     def flatten_parameters(self) -> None:
         """No-op (PyTorch packs cuDNN weights here; chainrule's weights are always usable)."""
@@ -404,10 +408,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        with chainrule.no_grad():
-            for weight in self.parameters():
-                weight.uniform_(-bound, bound)
+        _reset_uniform(self)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
