@@ -228,6 +228,24 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
             _tuple_postprocess(result, is_inputs_tuple))
 
 
+def _double_backward(ys: tuple, xs: tuple, v: tuple, create_graph: bool, strict: bool,
+                     stage: str, check_first_pass: str | None = None) -> tuple:
+    """J v for J = d ys / d xs, by two reverse passes (jvp and hvp use it).
+
+    u(w) = w^T J is linear in the dummy w, so d<u, v>/dw = J v. The dummies' value (zero)
+    never shows up in the result; they only need to be differentiable leaves. Call it with
+    grad mode on; the second pass records a graph only if ``create_graph``.
+    """
+    from ..ops import zeros_like
+    dummies = tuple(zeros_like(y, requires_grad=True) for y in ys)
+    u = _autograd_grad(ys, xs, dummies, create_graph=True)
+    if check_first_pass is not None:
+        _check_requires_grad(u, check_first_pass, strict=strict)
+    with set_grad_enabled(create_graph):
+        grads = _autograd_grad(u, dummies, v, create_graph=create_graph)
+        return _fill_in_zeros(grads, ys, strict, create_graph, stage)
+
+
 def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """The Jacobian-vector product J v of ``func`` at ``inputs`` (a directional derivative).
 
@@ -240,7 +258,6 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     Returns:
         ``(func_output, jvp)``: jvp has the structure and shapes of func's output.
     """
-    from ..ops import zeros_like
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
@@ -255,15 +272,8 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
                                               "jvp")
         _check_requires_grad(outputs, "outputs", strict=strict)
-        # The backward pass is linear in these dummy gradients, so their value (zero) never
-        # shows up in the result; they only need to be differentiable leaves.
-        grad_outputs = tuple(zeros_like(out, requires_grad=True) for out in outputs)
-        grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
-        _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
-
-    with set_grad_enabled(True if create_graph else engine.GRAD_ENABLED):
-        grad_res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
+        result = _double_backward(outputs, inputs, v, create_graph, strict, "back_trick",
+                                  check_first_pass="grad_inputs")
     outputs = _grad_postprocess(outputs, create_graph)
     result = _grad_postprocess(result, create_graph)
     return (_tuple_postprocess(outputs, is_outputs_tuple),
@@ -427,16 +437,11 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     Returns:
         ``(func_output, hvp)``: hvp has the structure and shapes of ``inputs``.
     """
-    from ..ops import zeros_like
     with enable_grad():
         is_inputs_tuple, is_outputs_tuple, inputs, v, outputs, jac = _second_order_setup(
             func, inputs, v, "hvp", create_graph, strict)
-        grad_jac = tuple(zeros_like(inp, requires_grad=True) for inp in inputs)
-        double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict=strict)
-    with set_grad_enabled(True if create_graph else engine.GRAD_ENABLED):
-        grad_res = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back_trick")
+        result = _double_backward(jac, inputs, v, create_graph, strict, "double_back_trick")
     outputs = _grad_postprocess(outputs, create_graph)
     result = _grad_postprocess(result, create_graph)
     return (_tuple_postprocess(outputs, is_outputs_tuple),
