@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
 
 import torch
 
@@ -18,18 +17,6 @@ def set_threads(n: int) -> None:
     """Same BLAS/intra-op thread count for both libraries."""
     chainrule.set_num_threads(n)
     torch.set_num_threads(n)
-
-
-def median_time(fn: Callable[[], object], repeats: int = 15, warmup: int = 3) -> float:
-    """Median wall time of ``fn()`` in seconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def compare(name: str, chainrule_fn, torch_fn, repeats: int = 15, warmup: int = 3,

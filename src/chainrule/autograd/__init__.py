@@ -84,7 +84,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if is_grads_batched:
         raise NotImplementedError("grad(is_grads_batched=True) is not supported")
     outputs = _tensors(outputs)
-    single = not isinstance(inputs, (tuple, list))
     inputs = _tensors(inputs)
     if retain_graph is None:
         retain_graph = create_graph
@@ -98,7 +97,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         result = [zeros_like(x) if g is None else g for g, x in zip(result, inputs)]
     if not create_graph:
         result = [g.detach() if g is not None else None for g in result]
-    del single
     return tuple(result)
 
 

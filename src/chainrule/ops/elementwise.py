@@ -562,7 +562,6 @@ sign = _zero_grad_unary(np.sign)
 floor = _zero_grad_unary(np.floor)
 ceil = _zero_grad_unary(np.ceil)
 trunc = _zero_grad_unary(np.trunc)
-frac = None  # defined below with its gradient
 
 
 def round(input, decimals: int = 0):  # noqa: A001
@@ -570,7 +569,7 @@ def round(input, decimals: int = 0):  # noqa: A001
         else input.clone()
 
 
-def frac(input):  # noqa: F811
+def frac(input):
     return sub(input, trunc(input))
 
 

@@ -121,20 +121,13 @@ class Function(Node):
     # -- what backward reads ---------------------------------------------------------------
     def saved_inputs(self) -> tuple:
         """The input tensors as forward saw them; raises if one was modified in place since."""
-        out = []
-        for i, (t, version) in enumerate(self._saved):
-            if version is None:  # a constant (a Python number or an array)
-                t = Tensor._make(t)
-            elif t._version[0] != version:
-                raise _modified_error(t, self, f"input {i}", t._version[0], version)
-            out.append(t)
-        return tuple(out)
+        return tuple([self.saved_input(i) for i in range(len(self._saved))])
 
     def saved_input(self, i: int) -> Tensor:
         """Input ``i`` as forward saw it (checked alone: an op that only needs some of its
         inputs for the gradients asked for must not fail because another one changed)."""
         t, version = self._saved[i]
-        if version is None:
+        if version is None:  # a constant (a Python number or an array)
             return Tensor._make(t)
         if t._version[0] != version:
             raise _modified_error(t, self, f"input {i}", t._version[0], version)
