@@ -6,7 +6,11 @@
 """
 from __future__ import annotations
 
-from . import _dtype
+from ._malloc import tune_malloc as _tune_malloc
+
+_tune_malloc()  # reuse freed array memory between steps (see _malloc.py)
+
+from . import _dtype  # noqa: E402
 from ._device import device
 from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa
                      int8, int16, int32, int64, set_default_dtype, uint8)

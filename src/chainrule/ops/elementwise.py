@@ -5,9 +5,12 @@ again). Broadcasting is undone by the engine, not here.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _dtype
+from ..autograd import engine
 from ..tensor import Tensor
 from ._util import as_tensor_arg, broadcast_shapes, constant, describe, promote
 from .function import Function
@@ -292,10 +295,31 @@ class Relu(Function):
     saves_output = True  # backward recomputes the mask from the output: forward is one ufunc
 
     def forward(self, x):
-        return np.maximum(x, 0)
+        return _max_zero(x)
 
     def backward(self, grad):
-        return grad * _piecewise_factor(_passes_relu, self.saved_output())
+        y = self.saved_output()
+        if engine.GRAD_ENABLED and (grad.requires_grad or y.requires_grad):
+            return grad * _piecewise_factor(_passes_relu, y)  # create_graph: stays attached
+        # One pass and one result array (mask and product fused): fresh multi-megabyte
+        # arrays cost page faults, which made the two-array form 2-5x slower in a CNN step.
+        blocked = y._data <= 0  # not y > 0: a NaN input passes its gradient on, as in PyTorch
+        np.logical_not(blocked, out=blocked)
+        return Tensor._make(np.multiply(grad._data, blocked))
+
+
+def _max_zero(x: np.ndarray) -> np.ndarray:
+    """``np.maximum(x, 0)``, bit for bit, about 3x faster on large arrays.
+
+    NumPy's SIMD loop for ``maximum`` needs both operands contiguous; a scalar operand takes
+    a slow strided loop. So a contiguous ``x`` is compared, as rows of up to 4096 elements,
+    against one row of zeros.
+    """
+    row = math.gcd(x.size, 4096)
+    if row < 256 or not x.flags.c_contiguous:
+        return np.maximum(x, 0)
+    out = np.maximum(x.reshape(-1, row), np.zeros(row, dtype=x.dtype))
+    return out.reshape(x.shape)
 
 
 def _passes_relu(y: np.ndarray) -> np.ndarray:
@@ -310,7 +334,6 @@ def _piecewise_factor(fn, x: Tensor) -> Tensor:
     derivative (as PyTorch's ``sgn(x)``), so differentiating the gradient again gives zeros
     rather than "does not require grad".
     """
-    from ..autograd import engine
     if engine.GRAD_ENABLED and x.requires_grad:
         return ZeroGrad(fn)(x)
     return constant(fn(x._data))

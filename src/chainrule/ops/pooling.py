@@ -82,6 +82,9 @@ def _running_max(x: np.ndarray, slices) -> tuple:
     here, so the argmax is kept arithmetically: offsets are visited in increasing order, so
     ``arg = max(arg, t * (v > best))`` moves it exactly when a strictly larger value appears.
     """
+    if len(slices) == 2:  # the common kernel 2: the comparison is the argmax
+        first, second = x[slices[0]], x[slices[1]]
+        return np.maximum(first, second), np.greater(second, first).view(np.uint8)
     best = x[slices[0]].copy()
     small = len(slices) < 256
     arg = np.zeros(best.shape, dtype=np.uint8 if small else np.int32)
