@@ -255,3 +255,28 @@ def test_small_gemms_leave_the_blas_thread_count_as_it_was():
         assert chainrule.get_num_threads() == 2
     finally:
         chainrule.set_num_threads(before)
+
+
+CHUNKED = [
+    Case("conv2d_chunks_groups", conv(padding=1, groups=2),
+         [spec(5, 4, 7, 8), spec(6, 2, 3, 3), spec(6)]),
+    Case("conv2d_chunks_strided", conv(stride=2, dilation=(1, 2)),
+         [spec(5, 3, 9, 10), spec(4, 3, 3, 3), spec(4)]),
+    Case("conv_transpose2d_chunks_col2im",
+         lambda m, x, w, b: F(m).conv_transpose2d(x, w, b, stride=2, padding=1),
+         [spec(5, 4, 4, 5), spec(4, 3, 3, 3), spec(3)]),
+    Case("conv_transpose2d_chunks_as_convolution",
+         lambda m, x, w, b: F(m).conv_transpose2d(x, w, b, padding=1),
+         [spec(5, 3, 5, 4), spec(3, 4, 3, 3), spec(4)]),
+]
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 45_000])
+@pytest.mark.parametrize("case", CHUNKED, ids=lambda c: c.name)
+def test_conv_ops_over_chunks_of_images(case, chunk_bytes, monkeypatch):
+    """The conv ops run im2col + GEMM a few images at a time: with one image per chunk, and
+    with chunks of two images and a last one of one, values and all gradients still match."""
+    from chainrule.ops import im2col
+    monkeypatch.setattr(im2col, "CHUNK_BYTES", chunk_bytes)
+    assert len(im2col.image_chunks(5, 20_160)) == (5 if chunk_bytes == 1 else 3)
+    run_case(case, "float64")

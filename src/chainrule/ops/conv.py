@@ -1,8 +1,10 @@
 """Convolution: ``conv2d``, its two adjoints, and im2col as a public op (``unfold``/``fold``).
 
-A convolution is im2col (``ops.im2col``: every receptive field of the batch copied into a
-column, one vectorised copy per kernel offset, no loop over pixels or samples) followed by
-ONE GEMM, ``out = W (O, C*kh*kw) @ cols``. Groups (depthwise included) make it a batched GEMM.
+A convolution is im2col (``ops.im2col``: every receptive field copied into a column, one
+vectorised copy per kernel offset, no loop over pixels) followed by a GEMM,
+``out = W (O, C*kh*kw) @ cols``, done for a chunk of a few images at a time (about 2 MB of
+columns, see ``im2col.CHUNK_BYTES``) so that the GEMM reads columns that are still in cache.
+Groups (depthwise included) make each chunk's GEMM a batched GEMM.
 
 The backward pass is made of the same pieces, and each piece is itself a differentiable op:
 
@@ -11,11 +13,11 @@ The backward pass is made of the same pieces, and each piece is itself a differe
     weight_grad(x, g)           likewise
 
 so the three ops close under differentiation and second derivatives (``create_graph=True``)
-work, at no cost to the first: ``weight_grad`` is one GEMM ``g @ cols^T`` that reuses the
-``cols`` forward built, and ``conv_transpose`` is either ``W^T @ g`` followed by col2im (a
-loop over kernel offsets adding strided slices) or, for stride 1 with no more output than
-input channels, itself a convolution of the padded ``g`` with the flipped kernel (one im2col
-and one GEMM, no scatter-add passes), whichever moves less memory.
+work, at no cost to the first: ``weight_grad`` is the sum over chunks of ``g @ cols^T``, and
+``conv_transpose`` is either ``W^T @ g`` followed by col2im (a loop over kernel offsets
+adding strided slices) or, for stride 1 with no more output than input channels, itself a
+convolution of the padded ``g`` with the flipped kernel (im2col and a GEMM, no scatter-add
+passes), whichever moves less memory.
 
 Speed notes (measured on the W2/W4 benchmarks): the column layout is channel-major and, for
 stride 1, spans the padded width, so each kernel offset's copy is one contiguous run per
@@ -34,18 +36,83 @@ from .im2col import (  # noqa: F401
     WORKSPACE,
     ConvGeometry,
     Workspace,
-    _grouped_matmul,
     _ntuple,
     clear_workspace,
     col2im,
     col_width,
     from_columns,
+    gemm_threads,
+    grouped_matmul,
     im2col,
-    matmul,
+    image_chunks,
     pad_zeros,
     pair,
     to_columns,
 )
+
+# -- the array code: convolution and its two adjoints, a chunk of images at a time ----------------
+
+
+
+def _convolve(x: np.ndarray, w_mat: np.ndarray, g: ConvGeometry, oh: int, ow: int,
+              bias=None) -> np.ndarray:
+    """``x (N, C, H, W)`` convolved with ``w_mat (O, C/groups*kh*kw)``: im2col and one GEMM per
+    chunk of images, each chunk's result written straight into its slice of the output."""
+    n, c, h, wd = x.shape
+    o = w_mat.shape[0]
+    result = np.empty((n, o, oh, ow), dtype=np.result_type(x, w_mat))
+    per_image = c * g.kh * g.kw * oh * col_width(g, ow, wd)
+    with gemm_threads(o * per_image // g.groups * n):
+        for part in image_chunks(n, per_image * x.itemsize):
+            cols = im2col(x[part], g, oh, ow)
+            out = grouped_matmul(w_mat, cols, g.groups)
+            from_columns(out, part.stop - part.start, oh, ow, bias, out=result[part])
+            WORKSPACE.release(cols, out)
+    return result
+
+
+def _weight_grad(x: np.ndarray, grad: np.ndarray, g: ConvGeometry, weight_shape: tuple
+                 ) -> np.ndarray:
+    """dL/dW = sum over chunks of ``grad (O, rows) @ cols^T``, each chunk's columns made again
+    from ``x``. Measured on W2 of benchmarks/: keeping forward's columns for this instead made
+    the step slower (6.08 vs 5.86 ms): by backward they are out of cache, while the columns
+    made again are in cache, in a reused buffer."""
+    n, c, h, wd = x.shape
+    o, oh, ow = grad.shape[1:]
+    wq = col_width(g, ow, wd)
+    k = c // g.groups * g.kh * g.kw
+    total = np.zeros((g.groups, o // g.groups, k), dtype=np.result_type(x, grad))
+    product = np.empty_like(total)
+    per_image = c * g.kh * g.kw * oh * wq
+    with gemm_threads(o * per_image // g.groups * n):
+        for part in image_chunks(n, per_image * x.itemsize):
+            cols = im2col(x[part], g, oh, ow)
+            g2 = to_columns(grad[part], wq)
+            np.matmul(g2.reshape(g.groups, o // g.groups, -1),
+                      cols.reshape(g.groups, k, -1).transpose(0, 2, 1), out=product)
+            total += product
+            WORKSPACE.release(g2, cols)
+    return total.reshape(weight_shape)
+
+
+def _transpose_col2im(x: np.ndarray, w: np.ndarray, g: ConvGeometry, out_hw: tuple
+                      ) -> np.ndarray:
+    """The adjoint of a convolution in its input as ``W^T @ x`` (per chunk of images), each
+    chunk's columns added back into its images by col2im."""
+    n, o, oh, ow = x.shape
+    c = w.shape[1] * g.groups
+    wq = col_width(g, ow, out_hw[1])
+    w_t = w.reshape(g.groups, o // g.groups, -1).transpose(0, 2, 1).reshape(-1, o // g.groups)
+    result = np.empty((n, c) + tuple(out_hw), dtype=np.result_type(x, w))
+    per_image = c * g.kh * g.kw * oh * wq
+    with gemm_threads(o * per_image // g.groups * n):
+        for part in image_chunks(n, per_image * x.itemsize):
+            x2 = to_columns(x[part], wq)
+            cols = grouped_matmul(w_t, x2, g.groups)  # (C*kh*kw, images*OH*Wq)
+            col2im(cols, g, part.stop - part.start, c, out_hw, (oh, ow), out=result[part])
+            WORKSPACE.release(x2, cols)
+    return result
+
 
 # -- the three ops --------------------------------------------------------------------------------
 
@@ -62,33 +129,20 @@ def _bias_grad(grad: Tensor) -> Tensor:
 
 
 class Conv2d(Function):
-    """out = W * x (+ b): im2col over the whole batch, then one GEMM.
+    """out = W * x (+ b): im2col and one GEMM per chunk of images.
 
     dL/dx = conv_transpose(g, W); dL/dW = weight_grad(x, g); dL/db = sum of g over N, H, W.
     """
 
     saves_inputs = True
 
-    def __init__(self, geometry: ConvGeometry, keep_cols: bool = False):
+    def __init__(self, geometry: ConvGeometry):
         self.g = geometry
-        self.keep_cols = keep_cols  # backward's weight gradient reuses forward's im2col
-        self.cols = None
 
     def forward(self, x, w, b=None):
-        g = self.g
-        n, _, h, wd = x.shape
-        o = w.shape[0]
-        oh, ow = g.out_size(h, wd)
-        self.in_hw = (h, wd)
-        cols = im2col(x, g, oh, ow)
-        out = _grouped_matmul(w.reshape(o, -1), cols, g.groups)
-        if self.keep_cols:
-            self.cols = cols
-        else:
-            WORKSPACE.release(cols)
-        result = from_columns(out, n, oh, ow, b)
-        WORKSPACE.release(out)
-        return result
+        h, wd = self.in_hw = x.shape[2:]
+        oh, ow = self.g.out_size(h, wd)
+        return _convolve(x, w.reshape(w.shape[0], -1), self.g, oh, ow, b)
 
     def backward(self, grad):
         saved = self.saved_inputs()
@@ -97,8 +151,7 @@ class Conv2d(Function):
         grad_x = ConvTranspose2d(self.g, self.in_hw)(grad, w) if need[0] is not None else None
         grad_w = None
         if need[1] is not None:
-            grad_w = Conv2dWeightGrad(self.g, w._data.shape, self.cols)(x, grad)
-        self.cols = None
+            grad_w = Conv2dWeightGrad(self.g, w._data.shape)(x, grad)
         if len(need) == 3:
             return grad_x, grad_w, _bias_grad(grad) if need[2] is not None else None
         return grad_x, grad_w
@@ -120,13 +173,17 @@ class ConvTranspose2d(Function):
 
     def forward(self, x, w, b=None):
         g = self.g
-        n, o, oh, ow = x.shape
         c = w.shape[1] * g.groups
         flipped = self._as_convolution()
-        if flipped is not None and o <= c:
-            out = self._forward_as_convolution(x, w, flipped)
+        if flipped is not None and x.shape[1] <= c:
+            # Out-channels <= in-channels: the im2col of x is then no larger than the W^T @ x
+            # columns of the col2im route, and it saves col2im's read-modify-write passes.
+            o, cg = w.shape[:2]
+            w_t = w.reshape(g.groups, o // g.groups, cg, g.kh, g.kw).transpose(0, 2, 1, 3, 4)
+            w_t = np.ascontiguousarray(w_t[..., ::-1, ::-1]).reshape(g.groups * cg, -1)
+            out = _convolve(x, w_t, flipped, *self.out_hw)
         else:
-            out = self._forward_col2im(x, w)
+            out = _transpose_col2im(x, w, g, self.out_hw)
         if b is not None:
             out += b.reshape(1, c, 1, 1)
         return out
@@ -143,32 +200,6 @@ class ConvTranspose2d(Function):
             return None
         return ConvGeometry((g.kh, g.kw), (1, 1), (g.dh, g.dw), pads, g.groups)
 
-    def _forward_as_convolution(self, x, w, flipped: ConvGeometry):
-        # Chosen when out-channels <= in-channels: the im2col of x is then no larger than the
-        # W^T @ x columns of the col2im route, and it saves col2im's read-modify-write passes.
-        g = self.g
-        n = x.shape[0]
-        o, cg = w.shape[:2]
-        h, wd = self.out_hw
-        w_t = w.reshape(g.groups, o // g.groups, cg, g.kh, g.kw).transpose(0, 2, 1, 3, 4)
-        w_t = np.ascontiguousarray(w_t[..., ::-1, ::-1]).reshape(g.groups * cg, -1)
-        cols = im2col(x, flipped, h, wd)
-        out = _grouped_matmul(w_t, cols, g.groups)
-        result = from_columns(out, n, h, wd)
-        WORKSPACE.release(cols, out)
-        return result
-
-    def _forward_col2im(self, x, w):
-        g = self.g
-        n, o, oh, ow = x.shape
-        c = w.shape[1] * g.groups
-        x2 = to_columns(x, col_width(g, ow, self.out_hw[1]))
-        w_t = w.reshape(g.groups, o // g.groups, -1).transpose(0, 2, 1).reshape(-1, o // g.groups)
-        cols = _grouped_matmul(w_t, x2, g.groups)  # (C*kh*kw, N*OH*Wq)
-        result = col2im(cols, g, n, c, self.out_hw, (oh, ow))
-        WORKSPACE.release(x2, cols)
-        return result
-
     def backward(self, grad):
         saved = self.saved_inputs()
         x, w = saved[0], saved[1]
@@ -182,36 +213,20 @@ class ConvTranspose2d(Function):
 
 
 class Conv2dWeightGrad(Function):
-    """dL/dW of a convolution: ``g (O, N*OH*OW) @ cols^T``, one GEMM (per group).
+    """dL/dW of a convolution: ``g (O, N*OH*OW) @ cols^T``, a GEMM (per group) per chunk.
 
     Linear in both inputs: its adjoints are conv(x, gW) for g and conv_transpose(g, gW) for x.
     """
 
     saves_inputs = True
 
-    def __init__(self, geometry: ConvGeometry, weight_shape: tuple, cols=None):
+    def __init__(self, geometry: ConvGeometry, weight_shape: tuple):
         self.g = geometry
         self.weight_shape = weight_shape
-        self.cols = cols
 
     def forward(self, x, grad):
-        g = self.g
-        h, wd = x.shape[2:]
-        o, oh, ow = grad.shape[1:]
-        self.in_hw = (h, wd)
-        cols = self.cols
-        self.cols = None
-        if cols is None:
-            cols = im2col(x, g, oh, ow)
-        g2 = to_columns(grad, col_width(g, ow, wd))
-        if g.groups == 1:
-            out = matmul(g2, cols.T)
-        else:
-            k = cols.shape[0] // g.groups
-            out = matmul(g2.reshape(g.groups, o // g.groups, -1),
-                         cols.reshape(g.groups, k, -1).transpose(0, 2, 1))
-        WORKSPACE.release(g2, cols)
-        return out.reshape(self.weight_shape)
+        self.in_hw = x.shape[2:]
+        return _weight_grad(x, grad, self.g, self.weight_shape)
 
     def backward(self, grad_w):
         x, g = self.saved_inputs()
@@ -292,8 +307,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     _check_float(op, input, weight, bias)
     geometry = _geometry(op, input._data.shape, weight._data.shape, bias, stride, padding,
                          dilation, groups)
-    keep = engine.GRAD_ENABLED and weight._requires_grad
-    fn = Conv2d(geometry, keep)
+    fn = Conv2d(geometry)
     out = fn(input, weight) if bias is None else fn(input, weight, bias)
     return out.squeeze(0) if unbatched else out
 

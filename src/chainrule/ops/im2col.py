@@ -9,6 +9,8 @@ layout. All array code of the convolution ops lives here and in ``conv.py``.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .._threads import blas_controller
@@ -198,10 +200,10 @@ def _plane(x: np.ndarray, g: ConvGeometry, hp: int, wp: int) -> np.ndarray:
     return plane
 
 
-def col2im(cols: np.ndarray, g: ConvGeometry, n: int, c: int, hw: tuple, ohw: tuple
-           ) -> np.ndarray:
+def col2im(cols: np.ndarray, g: ConvGeometry, n: int, c: int, hw: tuple, ohw: tuple,
+           out: np.ndarray | None = None) -> np.ndarray:
     """The adjoint of im2col: add ``cols (C*kh*kw, N*OH*Wq)`` back into an (N, C, H, W)
-    image (sums where windows overlap; junk columns must hold zeros)."""
+    image (sums where windows overlap; junk columns must hold zeros), ``out`` or a new one."""
     h, w = hw
     oh, ow = ohw
     hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
@@ -224,7 +226,8 @@ def col2im(cols: np.ndarray, g: ConvGeometry, n: int, c: int, hw: tuple, ohw: tu
             for j in range(g.kw):
                 q = j * g.dw
                 image[:, :, r:r + h_span:g.sh, q:q + w_span:g.sw] += blocks[:, i, j]
-    out = np.empty((n, c, h, w), dtype=cols.dtype)  # a fresh result, never a workspace view
+    if out is None:
+        out = np.empty((n, c, h, w), dtype=cols.dtype)  # a fresh result, not a workspace view
     np.copyto(out, image[:, :, g.pt:g.pt + h, g.pl:g.pl + w].transpose(1, 0, 2, 3))
     WORKSPACE.release(plane)
     return out
@@ -242,12 +245,13 @@ def to_columns(a: np.ndarray, wq: int) -> np.ndarray:
     return out
 
 
-def from_columns(a: np.ndarray, n: int, oh: int, ow: int, bias=None) -> np.ndarray:
-    """Column layout (K, N*OH*Wq) back to a new contiguous (N, K, OH, OW), junk cropped, plus
-    an optional per-channel bias (added in the same pass as the copy)."""
+def from_columns(a: np.ndarray, n: int, oh: int, ow: int, bias=None, out=None) -> np.ndarray:
+    """Column layout (K, N*OH*Wq) back to (N, K, OH, OW), junk cropped, plus an optional
+    per-channel bias (added in the same pass as the copy); into ``out`` or a new array."""
     k = a.shape[0]
     a = a.reshape(k, n, oh, -1)[:, :, :, :ow].transpose(1, 0, 2, 3)
-    out = np.empty((n, k, oh, ow), dtype=a.dtype)
+    if out is None:
+        out = np.empty((n, k, oh, ow), dtype=a.dtype)
     if bias is None:
         np.copyto(out, a)
     else:
@@ -258,31 +262,50 @@ def from_columns(a: np.ndarray, n: int, oh: int, ow: int, bias=None) -> np.ndarr
 # Thin GEMMs (few output channels, small batches) run on one BLAS thread: on this project's
 # 2-core machine a second OpenBLAS thread made a 21M-multiply-add conv GEMM take 8-20 ms
 # instead of 0.4 ms whenever the cores were shared (the worker's wake-up latency), for at
-# best ~40% gain when idle. Larger GEMMs amortise that and keep every thread.
+# best ~40% gain when idle. Larger GEMMs amortise that and keep every thread. What counts is
+# the whole convolution's work (its GEMMs run in chunks, see ``image_chunks``).
 SINGLE_THREAD_MACS = 32_000_000
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.matmul(a, b, out)``, on one BLAS thread when the product is small (see above)."""
-    macs = a.shape[-2] * a.shape[-1] * b.shape[-1] * (a.shape[0] if a.ndim == 3 else 1)
+@contextmanager
+def gemm_threads(macs: int):
+    """Within: NumPy's BLAS on one thread if a convolution of ``macs`` multiply-adds is thin."""
     blas = blas_controller() if macs < SINGLE_THREAD_MACS else None
     threads = blas.get_num_threads() if blas is not None else 1
     if threads <= 1:
-        return np.matmul(a, b, out=out)
+        yield
+        return
     blas.set_num_threads(1)
     try:
-        return np.matmul(a, b, out=out)
+        yield
     finally:
         blas.set_num_threads(threads)
 
 
-def _grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:
-    """``a (G*M, K) @ b (G*K, P)`` block-diagonally, as one GEMM or one batched GEMM, into a
-    workspace array (release it after use)."""
+# The conv ops run im2col and the GEMM a few images at a time, so that the columns of a chunk
+# (at most CHUNK_BYTES, unless one image needs more) are still in cache when the GEMM reads
+# them; it also bounds a convolution's scratch memory to a few chunk-sized buffers. Measured
+# (W4 of benchmarks/, 1 thread, 40 and 21 MB of columns for its two largest convolutions):
+# a training step took 78.8 ms with the whole batch in one chunk, 73.2 ms with 6 MB chunks,
+# 69.1 ms with 2 MB chunks, 70.1 ms with 1 MB; W2 (at most 5.7 MB of columns) 5.7 ms with
+# 2 MB chunks or none, 5.9 ms with 1 MB.
+CHUNK_BYTES = 2 << 20
+
+
+def image_chunks(n: int, bytes_per_image: int) -> list:
+    """Slices of the batch axis, each of about CHUNK_BYTES of columns (at least one image)."""
+    step = max(1, CHUNK_BYTES // max(1, bytes_per_image))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int, out=None) -> np.ndarray:
+    """``a (G*M, K) @ b (G*K, P)`` block-diagonally, as one GEMM or one batched GEMM, into
+    ``out`` or a workspace array (release it after use)."""
     m, p = a.shape[0] // groups, b.shape[1]
-    out = WORKSPACE.empty((groups * m, p), np.result_type(a, b))
+    if out is None:
+        out = WORKSPACE.empty((groups * m, p), np.result_type(a, b))
     if groups == 1:
-        return matmul(a, b, out=out)
+        return np.matmul(a, b, out=out)
     k = a.shape[1]
-    matmul(a.reshape(groups, m, k), b.reshape(groups, k, p), out=out.reshape(groups, m, p))
+    np.matmul(a.reshape(groups, m, k), b.reshape(groups, k, p), out=out.reshape(groups, m, p))
     return out
