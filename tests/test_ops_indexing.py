@@ -126,3 +126,20 @@ def test_scatter_src_larger_than_index(op):
     assert_close(op, "output", out, want)
     gradcheck(lambda a, b: getattr(a, op)(0, chainrule.tensor(index), b), [x, src])
     assert np.all(src.grad.numpy()[2:] == 0) and np.all(src.grad.numpy()[:, 2:] == 0)
+
+
+@pytest.mark.parametrize("row_shape", [(), (5,), (3, 4)])
+def test_add_rows_at_many_rows_matches_np_add_at(row_shape):
+    """The sort-and-reduceat path of index_add/embedding gradients (64 or more rows) adds
+    like np.add.at: repeated indices sum, and a negative index hits the same row as its
+    positive twin."""
+    from chainrule.ops.indexing import add_rows_at
+    rng = np.random.default_rng(0)
+    index = rng.integers(-7, 7, 300)
+    rows = rng.standard_normal((300,) + row_shape)
+    base = rng.standard_normal((7,) + row_shape)
+    expected = base.copy()
+    np.add.at(expected, index, rows)
+    got = base.copy()
+    add_rows_at(got, index, rows)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

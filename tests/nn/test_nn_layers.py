@@ -50,6 +50,30 @@ def test_linear_non_contiguous_input_and_finite_differences():
     check_finite_differences(F.linear, [data(2, 5, 4), w, b])
 
 
+@pytest.mark.parametrize("perm", [(1, 0, 2), (2, 0, 1, 3), (1, 2, 0, 3)])
+def test_linear_on_axes_permuted_in_memory(perm):
+    """An input whose leading axes are permuted in memory (a batch_first LSTM's output) is
+    multiplied in memory order: values, gradients and second derivatives still match torch,
+    and the output is contiguous, as torch's."""
+    shape = (3, 5, 4) if len(perm) == 3 else (3, 5, 2, 4)
+    ours, theirs = both("Linear", 4, 3)
+    copy_torch_weights(theirs, ours)
+    check_fn(lambda x: ours(x.permute(perm)), lambda x: theirs(x.permute(perm)),
+             [data(*shape)])
+    out = ours(chainrule.tensor(data(*shape)).permute(perm))
+    assert out.is_contiguous()
+    x, w, b = data(*shape), data(3, 4), data(3)
+    (xc, xt), (wc, wt), (bc, bt) = pair(x), pair(w), pair(b)
+    gc = chainrule.autograd.grad((F.linear(xc.permute(perm), wc, bc) ** 2).sum(), [xc, wc],
+                                 create_graph=True)
+    gt = torch.autograd.grad((torch.nn.functional.linear(xt.permute(perm), wt, bt) ** 2).sum(),
+                             [xt, wt], create_graph=True)
+    hc = chainrule.autograd.grad((gc[0] ** 2).sum() + (gc[1] ** 2).sum(), [xc, wc, bc])
+    ht = torch.autograd.grad((gt[0] ** 2).sum() + (gt[1] ** 2).sum(), [xt, wt, bt])
+    for a, b_ in zip(list(gc) + list(hc), list(gt) + list(ht)):
+        assert_close(a, b_)
+
+
 def test_linear_second_order_matches_torch():
     x, w, b = data(3, 4), data(2, 4), data(2)
     (xc, xt), (wc, wt), (bc, bt) = pair(x), pair(w), pair(b)

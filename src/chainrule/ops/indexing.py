@@ -298,6 +298,22 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return ScatterAdd(d, idx)(input, src)
 
 
+def add_rows_at(out: np.ndarray, index: np.ndarray, rows: np.ndarray) -> None:
+    """``out[index[k]] += rows[k]`` for every k, repeated indices adding up (``np.add.at``).
+
+    ``np.add.at`` adds row by row (1.3 ms for an embedding gradient of 2048 rows of 64); for
+    many rows: sort the indices (stably, so each target's rows keep their order), sum each run
+    of equal indices with one ``add.reduceat``, and add the sums in one fancy-indexed pass.
+    """
+    if index.size < 64:
+        np.add.at(out, index, rows)
+        return
+    index = np.where(index < 0, index + out.shape[0], index)  # -1 and n-1: one target
+    order = np.argsort(index, kind="stable")
+    targets, starts = np.unique(index[order], return_index=True)
+    out[targets] += np.add.reduceat(rows[order], starts, axis=0)
+
+
 class IndexSelect(Function):
     def __init__(self, dim: int, index: np.ndarray):
         self.dim, self.index = dim, index
@@ -318,7 +334,7 @@ class IndexAdd(Function):
     def forward(self, x, source):
         out = x.copy()
         moved = np.moveaxis(out, self.dim, 0)  # a view: adding into it writes into out
-        np.add.at(moved, self.index, np.moveaxis(source, self.dim, 0))
+        add_rows_at(moved, self.index, np.moveaxis(source, self.dim, 0))
         return out
 
     def backward(self, grad):

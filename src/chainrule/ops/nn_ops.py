@@ -214,6 +214,15 @@ class Softplus(Function):
 
 # -- linear ------------------------------------------------------------------------------
 
+def _memory_order(x: np.ndarray) -> tuple | None:
+    """The order of x's leading axes in memory, if x is not C-contiguous but taking its axes in
+    that order (features last) is; else None."""
+    if x.ndim < 3 or x.flags.c_contiguous:
+        return None
+    perm = tuple(sorted(range(x.ndim - 1), key=lambda d: -x.strides[d])) + (x.ndim - 1,)
+    return perm if x.transpose(perm).flags.c_contiguous else None
+
+
 class Linear(Function):
     """y = x W^T + b for x of shape (..., in), W (out, in), b (out).
 
@@ -224,24 +233,33 @@ class Linear(Function):
     saves_inputs = True
 
     def forward(self, x, w, b=None):
-        if x.ndim == 2:
-            out = x @ w.T
-        else:
-            out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        # An x whose leading axes are permuted in memory (a batch_first LSTM's output, a
+        # transposed view) is multiplied in its memory order if the output is no wider: no
+        # copy of x, now or in backward, only of the output (W3 of benchmarks/: the head).
+        self.perm = _memory_order(x) if w.shape[0] <= w.shape[1] else None
+        xs = x if self.perm is None else x.transpose(self.perm)
+        out = (xs.reshape(-1, x.shape[-1]) @ w.T).reshape(xs.shape[:-1] + (w.shape[0],))
         if b is not None:
             out += b
+        if self.perm is not None:
+            out = np.ascontiguousarray(out.transpose(np.argsort(self.perm)))
         return out
 
     def backward(self, grad):
         saved = self.saved_inputs()
         x, w = saved[0], saved[1]
         edges = self.next_functions
+        perm = self.perm
+        if perm is not None:  # work in x's memory order (see forward)
+            x, grad = x.permute(perm), grad.permute(perm)
         g2 = grad if grad.ndim == 2 else grad.reshape(-1, w.shape[0])
         grad_x = grad_w = grad_b = None
         if edges[0] is not None:
             grad_x = g2 @ w
             if x.ndim != 2:
                 grad_x = grad_x.reshape(x.shape)
+            if perm is not None:
+                grad_x = grad_x.permute(tuple(np.argsort(perm).tolist()))
         if edges[1] is not None:
             x2 = x if x.ndim == 2 else x.reshape(-1, w.shape[1])
             grad_w = g2.mT @ x2
