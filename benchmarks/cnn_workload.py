@@ -100,7 +100,8 @@ def run_workload(module, name: str, threads: int, repeats: int = 20, warmup: int
     weights, x, y = make_inputs(module.build, module.INPUT_SHAPE)
     cr_step = make_step(chainrule, module.build, weights, x, y, module.MOMENTUM)
     pt_step = make_step(torch, module.build, weights, x, y, module.MOMENTUM)
-    row = compare(name, cr_step, pt_step, repeats=repeats, warmup=warmup)
+    row = compare(name, cr_step, pt_step, repeats=getattr(module, "REPEATS", repeats),
+                  warmup=warmup)
     row["threads"] = threads
     if memory:
         row["chainrule_tracemalloc_mb"] = tracemalloc_peak_mb(cr_step)

@@ -36,6 +36,6 @@ def run(threads: int) -> dict:
             opt.step()
         return step
     row = compare("W1: MLP 784-512-512-10 train step (b=128)", step_fn(chainrule),
-                  step_fn(torch), repeats=30, warmup=5)
+                  step_fn(torch), repeats=60, warmup=5)
     row["threads"] = threads
     return row

@@ -84,7 +84,7 @@ def run(threads: int) -> dict:
     weights = _weights()
     row = compare("W3: char-LSTM 65-64-256-65 train step (32x64)",
                   make_step(chainrule, weights, x, y), make_step(torch, weights, x, y),
-                  repeats=15, warmup=3)
+                  repeats=25, warmup=2)
     row["threads"] = threads
     return row
 

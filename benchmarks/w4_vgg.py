@@ -22,6 +22,7 @@ import cnn_workload  # noqa: E402
 
 NAME = "W4: VGG-style train step (b=32, 3x32x32)"
 INPUT_SHAPE = (32, 3, 32, 32)
+REPEATS = 25
 MOMENTUM = 0.9
 
 

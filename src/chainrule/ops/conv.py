@@ -41,7 +41,6 @@ from .im2col import (  # noqa: F401
     col2im,
     col_width,
     from_columns,
-    gemm_threads,
     grouped_matmul,
     im2col,
     image_chunks,
@@ -53,7 +52,6 @@ from .im2col import (  # noqa: F401
 # -- the array code: convolution and its two adjoints, a chunk of images at a time ----------------
 
 
-
 def _convolve(x: np.ndarray, w_mat: np.ndarray, g: ConvGeometry, oh: int, ow: int,
               bias=None) -> np.ndarray:
     """``x (N, C, H, W)`` convolved with ``w_mat (O, C/groups*kh*kw)``: im2col and one GEMM per
@@ -62,12 +60,11 @@ def _convolve(x: np.ndarray, w_mat: np.ndarray, g: ConvGeometry, oh: int, ow: in
     o = w_mat.shape[0]
     result = np.empty((n, o, oh, ow), dtype=np.result_type(x, w_mat))
     per_image = c * g.kh * g.kw * oh * col_width(g, ow, wd)
-    with gemm_threads(o * per_image // g.groups * n):
-        for part in image_chunks(n, per_image * x.itemsize):
-            cols = im2col(x[part], g, oh, ow)
-            out = grouped_matmul(w_mat, cols, g.groups)
-            from_columns(out, part.stop - part.start, oh, ow, bias, out=result[part])
-            WORKSPACE.release(cols, out)
+    for part in image_chunks(n, per_image * x.itemsize):
+        cols = im2col(x[part], g, oh, ow)
+        out = grouped_matmul(w_mat, cols, g.groups)
+        from_columns(out, part.stop - part.start, oh, ow, bias, out=result[part])
+        WORKSPACE.release(cols, out)
     return result
 
 
@@ -84,14 +81,13 @@ def _weight_grad(x: np.ndarray, grad: np.ndarray, g: ConvGeometry, weight_shape:
     total = np.zeros((g.groups, o // g.groups, k), dtype=np.result_type(x, grad))
     product = np.empty_like(total)
     per_image = c * g.kh * g.kw * oh * wq
-    with gemm_threads(o * per_image // g.groups * n):
-        for part in image_chunks(n, per_image * x.itemsize):
-            cols = im2col(x[part], g, oh, ow)
-            g2 = to_columns(grad[part], wq)
-            np.matmul(g2.reshape(g.groups, o // g.groups, -1),
-                      cols.reshape(g.groups, k, -1).transpose(0, 2, 1), out=product)
-            total += product
-            WORKSPACE.release(g2, cols)
+    for part in image_chunks(n, per_image * x.itemsize):
+        cols = im2col(x[part], g, oh, ow)
+        g2 = to_columns(grad[part], wq)
+        np.matmul(g2.reshape(g.groups, o // g.groups, -1),
+                  cols.reshape(g.groups, k, -1).transpose(0, 2, 1), out=product)
+        total += product
+        WORKSPACE.release(g2, cols)
     return total.reshape(weight_shape)
 
 
@@ -105,12 +101,11 @@ def _transpose_col2im(x: np.ndarray, w: np.ndarray, g: ConvGeometry, out_hw: tup
     w_t = w.reshape(g.groups, o // g.groups, -1).transpose(0, 2, 1).reshape(-1, o // g.groups)
     result = np.empty((n, c) + tuple(out_hw), dtype=np.result_type(x, w))
     per_image = c * g.kh * g.kw * oh * wq
-    with gemm_threads(o * per_image // g.groups * n):
-        for part in image_chunks(n, per_image * x.itemsize):
-            x2 = to_columns(x[part], wq)
-            cols = grouped_matmul(w_t, x2, g.groups)  # (C*kh*kw, images*OH*Wq)
-            col2im(cols, g, part.stop - part.start, c, out_hw, (oh, ow), out=result[part])
-            WORKSPACE.release(x2, cols)
+    for part in image_chunks(n, per_image * x.itemsize):
+        x2 = to_columns(x[part], wq)
+        cols = grouped_matmul(w_t, x2, g.groups)  # (C*kh*kw, images*OH*Wq)
+        col2im(cols, g, part.stop - part.start, c, out_hw, (oh, ow), out=result[part])
+        WORKSPACE.release(x2, cols)
     return result
 
 

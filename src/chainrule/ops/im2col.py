@@ -9,11 +9,7 @@ layout. All array code of the convolution ops lives here and in ``conv.py``.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
-
-from .._threads import blas_controller
 
 # -- geometry -----------------------------------------------------------------------------------
 
@@ -259,48 +255,35 @@ def from_columns(a: np.ndarray, n: int, oh: int, ow: int, bias=None, out=None) -
     return out
 
 
-# Thin GEMMs (few output channels, small batches) run on one BLAS thread: on this project's
-# 2-core machine a second OpenBLAS thread made a 21M-multiply-add conv GEMM take 8-20 ms
-# instead of 0.4 ms whenever the cores were shared (the worker's wake-up latency), for at
-# best ~40% gain when idle. Larger GEMMs amortise that and keep every thread. What counts is
-# the whole convolution's work (its GEMMs run in chunks, see ``image_chunks``).
-SINGLE_THREAD_MACS = 32_000_000
-
-
-@contextmanager
-def gemm_threads(macs: int):
-    """Within: NumPy's BLAS on one thread if a convolution of ``macs`` multiply-adds is thin."""
-    blas = blas_controller() if macs < SINGLE_THREAD_MACS else None
-    threads = blas.get_num_threads() if blas is not None else 1
-    if threads <= 1:
-        yield
-        return
-    blas.set_num_threads(1)
-    try:
-        yield
-    finally:
-        blas.set_num_threads(threads)
-
-
 # The conv ops run im2col and the GEMM a few images at a time, so that the columns of a chunk
 # (at most CHUNK_BYTES, unless one image needs more) are still in cache when the GEMM reads
-# them; it also bounds a convolution's scratch memory to a few chunk-sized buffers. Measured
-# (W4 of benchmarks/, 1 thread, 40 and 21 MB of columns for its two largest convolutions):
-# a training step took 78.8 ms with the whole batch in one chunk, 73.2 ms with 6 MB chunks,
-# 69.1 ms with 2 MB chunks, 70.1 ms with 1 MB; W2 (at most 5.7 MB of columns) 5.7 ms with
-# 2 MB chunks or none, 5.9 ms with 1 MB.
+# them; it also bounds a convolution's scratch memory to a few chunk-sized buffers. Chunks
+# cost Python work per kernel offset, so a batch with at most ONE_CHUNK_BYTES of columns is
+# done in one. Measured at 1 thread, forward + backward of one convolution: the 32- and
+# 64-channel 3x3 ones of W4 in benchmarks/ (40 and 10 MB of columns) gained most with 2 MB
+# chunks (W4's step: 78.8 ms in one chunk, 73.2 ms in 6 MB chunks, 69.1 ms in 2 MB, 70.1 in
+# 1 MB); W2's two (5.7 and 5.4 MB) were 10-15% faster in one chunk than in 2 MB chunks.
 CHUNK_BYTES = 2 << 20
+ONE_CHUNK_BYTES = 8 << 20
 
 
 def image_chunks(n: int, bytes_per_image: int) -> list:
-    """Slices of the batch axis, each of about CHUNK_BYTES of columns (at least one image)."""
+    """Slices of the batch axis: the whole batch if its columns take at most ONE_CHUNK_BYTES,
+    else chunks of about CHUNK_BYTES of columns (at least one image each)."""
+    if n * bytes_per_image <= ONE_CHUNK_BYTES:
+        return [slice(0, n)]
     step = max(1, CHUNK_BYTES // max(1, bytes_per_image))
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 
 def grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int, out=None) -> np.ndarray:
     """``a (G*M, K) @ b (G*K, P)`` block-diagonally, as one GEMM or one batched GEMM, into
-    ``out`` or a workspace array (release it after use)."""
+    ``out`` or a workspace array (release it after use).
+
+    Every GEMM uses all the BLAS threads set. (Thin ones once ran on one thread, to dodge the
+    second thread's wake-up latency on shared cores; on an idle machine that made W2's step at
+    2 threads take 5.8 instead of 5.0 ms.)
+    """
     m, p = a.shape[0] // groups, b.shape[1]
     if out is None:
         out = WORKSPACE.empty((groups * m, p), np.result_type(a, b))
