@@ -5,11 +5,15 @@ fc 10; cross-entropy; float32. Both libraries start from the same weights and da
 
     python benchmarks/w2_lenet.py            # 1 and 2 threads, with peak memory
 
-Measured 2026-11-25 on this project's shared 2-core CPU (medians of 20 interleaved steps;
-other processes were loading the machine, so single runs vary by ~30%): chainrule/PyTorch
-1.06-1.26x at 1 thread (typically 1.1x), 1.06-1.35x at 2 threads. Peak memory of a step:
-chainrule 21 MiB (tracemalloc, of which 17 MiB is the conv workspace kept between steps),
-PyTorch 4.4 MiB (profiler memory events).
+Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
+AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
+chainrule/PyTorch 1.36-1.43x at 1 thread (5.9-6.6 ms vs 4.2-4.7 ms), 1.99-2.22x at 2 threads
+(5.5-6.8 ms vs 2.8-3.1 ms: PyTorch's oneDNN convolutions use both cores, chainrule's conv
+GEMMs are too thin to gain from a second BLAS thread and its copies run on one core). The
+conv GEMMs alone take ~2.2 ms; the second conv (16@5x5 on 14x14) computes 40% junk columns
+(see ops/im2col.py), and PyTorch's direct AVX-512 convolution runs it 3.6x faster. Peak
+memory of a step: chainrule 15.9 MiB (tracemalloc, of which 11.9 MiB is the conv workspace
+kept between steps), PyTorch 4.4 MiB (profiler memory events).
 """
 from __future__ import annotations
 

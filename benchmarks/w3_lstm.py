@@ -6,15 +6,15 @@ Both libraries start from the same weights and see the same batch (float32).
 
     python benchmarks/w3_lstm.py        # 1 and 2 threads
 
-Measured on this project's shared 2-core AMD EPYC (medians of 15 interleaved runs, other jobs
-running): 48.7 ms vs 26.1 ms at 1 thread (1.86x), 40.6 ms vs 30.8 ms at 2 threads (1.32x);
-over four runs at different loads the ratio stayed at 1.82-1.89x (1 thread) and 1.29-1.32x
-(2 threads, once 1.86x when the machine was saturated) while absolute times varied 2x.
-Where chainrule's time goes (1 thread): the GEMMs alone take about 36 ms (per-step
-recurrent GEMMs forward and backward ~19 ms, the one weight-gradient GEMM ~9 ms, input and
-output projections ~9 ms), because NumPy's OpenBLAS runs this CPU with its AVX2 ("Haswell")
-kernels at ~110 GFLOP/s, while PyTorch's LSTM is oneDNN's fused AVX-512 kernel; the rest is
-~12 ms of per-step elementwise kernels and the framework around them.
+Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, libraries alternating in blocks
+(common.compare): 49-51 ms vs 26 ms at 1 thread (1.92-1.94x), 32-35 ms vs 15-16 ms at 2
+threads (2.13-2.19x). Where chainrule's time goes (1 thread): the GEMMs alone take about
+36 ms, 1.4x PyTorch's whole step (per-step recurrent GEMMs forward and backward ~19.5 ms,
+the one weight-gradient GEMM ~8.5 ms, input projection ~6.7 ms, output projection ~1.7 ms),
+because NumPy's OpenBLAS is forced here to its AVX2 ("Haswell") kernels at ~105-127
+GFLOP/s, while PyTorch's LSTM is oneDNN's fused AVX-512 kernel; the rest is ~13 ms of
+per-step elementwise kernels and the framework around them. With OpenBLAS's native
+(AVX-512) kernels (``benchmarks/run.py --native-blas``) the ratio is 1.50x at 1 thread.
 """
 from __future__ import annotations
 

@@ -6,11 +6,13 @@ convs padding 1; ReLU after every conv and fc but the last); cross-entropy; floa
 
     python benchmarks/w4_vgg.py              # 1 and 2 threads, with peak memory
 
-Measured 2026-11-25 on this project's shared 2-core CPU (medians of 20 interleaved steps;
-other processes were loading the machine): chainrule/PyTorch 1.79-2.03x at 1 thread
-(typically 1.9x), 1.03-1.46x at 2 threads (timings inflated for both by the load). Peak
-memory of a step: chainrule 173 MiB (tracemalloc; 156 MiB of it the conv workspace kept
-between steps: the im2col columns saved for the weight gradient), PyTorch 25 MiB.
+Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
+AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
+chainrule/PyTorch 1.96-2.02x at 1 thread (70-72 ms vs 35-36 ms), 2.47-3.19x at 2 threads
+(48-65 ms vs 20-21 ms; chainrule's 2-thread time is bimodal on this VM). The conv GEMMs take
+~50 ms of chainrule's step at 1 thread (~95-117 GFLOP/s). Peak memory of a step: chainrule
+36.7 MiB (tracemalloc; 14.1 MiB of it the conv workspace kept between steps, now that the
+convolutions work in ~2 MB chunks of images), PyTorch 25 MiB.
 """
 from __future__ import annotations
 
