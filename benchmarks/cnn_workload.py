@@ -1,6 +1,7 @@
 """Shared machinery of the CNN workloads (W2 LeNet-5, W4 VGG-style): build the same model in
 chainrule and PyTorch from the same weights, time one training step of each in the same
-process (interleaved, median after warm-up), and measure peak memory of a step.
+process (the libraries taking turns in blocks, median after warm-up, see common.compare),
+and measure peak memory of a step.
 
 Peak memory of one training step (in steady state: gradients and momentum buffers exist):
 - chainrule (``chainrule_tracemalloc_mb``): the peak of NumPy allocations during the step

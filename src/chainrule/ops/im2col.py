@@ -276,17 +276,16 @@ def image_chunks(n: int, bytes_per_image: int) -> list:
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 
-def grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int, out=None) -> np.ndarray:
-    """``a (G*M, K) @ b (G*K, P)`` block-diagonally, as one GEMM or one batched GEMM, into
-    ``out`` or a workspace array (release it after use).
+def grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:
+    """``a (G*M, K) @ b (G*K, P)`` block-diagonally, as one GEMM or one batched GEMM, into a
+    workspace array (release it after use).
 
     Every GEMM uses all the BLAS threads set. (Thin ones once ran on one thread, to dodge the
     second thread's wake-up latency on shared cores; on an idle machine that made W2's step at
     2 threads take 5.8 instead of 5.0 ms.)
     """
     m, p = a.shape[0] // groups, b.shape[1]
-    if out is None:
-        out = WORKSPACE.empty((groups * m, p), np.result_type(a, b))
+    out = WORKSPACE.empty((groups * m, p), np.result_type(a, b))
     if groups == 1:
         return np.matmul(a, b, out=out)
     k = a.shape[1]
