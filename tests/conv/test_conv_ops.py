@@ -259,13 +259,24 @@ CHUNKED = [
 ]
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("chunk_bytes", [1, 45_000])
 @pytest.mark.parametrize("case", CHUNKED, ids=lambda c: c.name)
-def test_conv_ops_over_chunks_of_images(case, chunk_bytes, monkeypatch):
-    """The conv ops run im2col + GEMM a few images at a time: with one image per chunk, and
-    with chunks of two images and a last one of one, values and all gradients still match."""
+def test_conv_ops_over_chunks_of_images(case, chunk_bytes, threads, monkeypatch):
+    """The conv ops run im2col + GEMM a few images at a time, the batch split over the
+    threads: with one image per chunk, and with chunks of two images and a last one of one,
+    on one thread and on two, values and all gradients still match."""
     from chainrule.ops import im2col
     monkeypatch.setattr(im2col, "CHUNK_BYTES", chunk_bytes)
     monkeypatch.setattr(im2col, "ONE_CHUNK_BYTES", 0)
-    assert len(im2col.image_chunks(5, 20_160)) == (5 if chunk_bytes == 1 else 3)
-    run_case(case, "float64")
+    monkeypatch.setattr(im2col, "PARALLEL_MIN_BYTES", 0)
+    one_thread = [5 if chunk_bytes == 1 else 3]
+    assert [len(im2col.image_chunks(0, 5, 20_160))] == one_thread
+    before = chainrule.get_num_threads()
+    chainrule.set_num_threads(threads)
+    try:
+        assert [len(group) for group in im2col.chunk_groups(5, 20_160)] == \
+            (one_thread if threads == 1 else [2, 3] if chunk_bytes == 1 else [1, 2])
+        run_case(case, "float64")
+    finally:
+        chainrule.set_num_threads(before)

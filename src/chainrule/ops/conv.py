@@ -30,6 +30,7 @@ import numpy as np
 
 from ..autograd import engine
 from ..tensor import Tensor
+from ._parallel import run_parallel
 from ._util import describe
 from .function import Function
 from .im2col import (  # noqa: F401
@@ -37,13 +38,13 @@ from .im2col import (  # noqa: F401
     ConvGeometry,
     Workspace,
     _ntuple,
+    chunk_groups,
     clear_workspace,
     col2im,
     col_width,
     from_columns,
     grouped_matmul,
     im2col,
-    image_chunks,
     pad_zeros,
     pair,
     to_columns,
@@ -57,14 +58,17 @@ def _convolve(x: np.ndarray, w_mat: np.ndarray, g: ConvGeometry, oh: int, ow: in
     """``x (N, C, H, W)`` convolved with ``w_mat (O, C/groups*kh*kw)``: im2col and one GEMM per
     chunk of images, each chunk's result written straight into its slice of the output."""
     n, c, h, wd = x.shape
-    o = w_mat.shape[0]
-    result = np.empty((n, o, oh, ow), dtype=np.result_type(x, w_mat))
+    result = np.empty((n, w_mat.shape[0], oh, ow), dtype=np.result_type(x, w_mat))
+
+    def work(parts):
+        for part in parts:
+            cols = im2col(x[part], g, oh, ow)
+            out = grouped_matmul(w_mat, cols, g.groups)
+            from_columns(out, part.stop - part.start, oh, ow, bias, out=result[part])
+            WORKSPACE.release(cols, out)
+
     per_image = c * g.kh * g.kw * oh * col_width(g, ow, wd)
-    for part in image_chunks(n, per_image * x.itemsize):
-        cols = im2col(x[part], g, oh, ow)
-        out = grouped_matmul(w_mat, cols, g.groups)
-        from_columns(out, part.stop - part.start, oh, ow, bias, out=result[part])
-        WORKSPACE.release(cols, out)
+    run_parallel(work, chunk_groups(n, per_image * x.itemsize))
     return result
 
 
@@ -78,17 +82,25 @@ def _weight_grad(x: np.ndarray, grad: np.ndarray, g: ConvGeometry, weight_shape:
     o, oh, ow = grad.shape[1:]
     wq = col_width(g, ow, wd)
     k = c // g.groups * g.kh * g.kw
-    total = np.zeros((g.groups, o // g.groups, k), dtype=np.result_type(x, grad))
-    product = np.empty_like(total)
+    dtype = np.result_type(x, grad)
+
+    def work(parts):  # the sum over one thread's chunks
+        total = np.zeros((g.groups, o // g.groups, k), dtype=dtype)
+        product = np.empty_like(total)
+        for part in parts:
+            cols = im2col(x[part], g, oh, ow)
+            g2 = to_columns(grad[part], wq)
+            np.matmul(g2.reshape(g.groups, o // g.groups, -1),
+                      cols.reshape(g.groups, k, -1).transpose(0, 2, 1), out=product)
+            total += product
+            WORKSPACE.release(g2, cols)
+        return total
+
     per_image = c * g.kh * g.kw * oh * wq
-    for part in image_chunks(n, per_image * x.itemsize):
-        cols = im2col(x[part], g, oh, ow)
-        g2 = to_columns(grad[part], wq)
-        np.matmul(g2.reshape(g.groups, o // g.groups, -1),
-                  cols.reshape(g.groups, k, -1).transpose(0, 2, 1), out=product)
-        total += product
-        WORKSPACE.release(g2, cols)
-    return total.reshape(weight_shape)
+    totals = run_parallel(work, chunk_groups(n, per_image * x.itemsize))
+    for other in totals[1:]:
+        totals[0] += other
+    return totals[0].reshape(weight_shape)
 
 
 def _transpose_col2im(x: np.ndarray, w: np.ndarray, g: ConvGeometry, out_hw: tuple
@@ -100,12 +112,16 @@ def _transpose_col2im(x: np.ndarray, w: np.ndarray, g: ConvGeometry, out_hw: tup
     wq = col_width(g, ow, out_hw[1])
     w_t = w.reshape(g.groups, o // g.groups, -1).transpose(0, 2, 1).reshape(-1, o // g.groups)
     result = np.empty((n, c) + tuple(out_hw), dtype=np.result_type(x, w))
+
+    def work(parts):
+        for part in parts:
+            x2 = to_columns(x[part], wq)
+            cols = grouped_matmul(w_t, x2, g.groups)  # (C*kh*kw, images*OH*Wq)
+            col2im(cols, g, part.stop - part.start, c, out_hw, (oh, ow), out=result[part])
+            WORKSPACE.release(x2, cols)
+
     per_image = c * g.kh * g.kw * oh * wq
-    for part in image_chunks(n, per_image * x.itemsize):
-        x2 = to_columns(x[part], wq)
-        cols = grouped_matmul(w_t, x2, g.groups)  # (C*kh*kw, images*OH*Wq)
-        col2im(cols, g, part.stop - part.start, c, out_hw, (oh, ow), out=result[part])
-        WORKSPACE.release(x2, cols)
+    run_parallel(work, chunk_groups(n, per_image * x.itemsize))
     return result
 
 

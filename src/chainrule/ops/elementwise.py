@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd import engine
 from ..tensor import Tensor
+from ._parallel import map_blocks
 from ._util import as_tensor_arg, broadcast_shapes, constant, describe, promote
 from .function import Function
 
@@ -303,9 +304,21 @@ class Relu(Function):
             return grad * _piecewise_factor(_passes_relu, y)  # create_graph: stays attached
         # One pass and one result array (mask and product fused): fresh multi-megabyte
         # arrays cost page faults, which made the two-array form 2-5x slower in a CNN step.
-        blocked = y._data <= 0  # not y > 0: a NaN input passes its gradient on, as in PyTorch
-        np.logical_not(blocked, out=blocked)
-        return Tensor._make(np.multiply(grad._data, blocked))
+        y, g = y._data, grad._data
+        if y.shape != g.shape or not (y.flags.c_contiguous and g.flags.c_contiguous):
+            blocked = y <= 0  # not y > 0: a NaN input passes its gradient on, as in PyTorch
+            np.logical_not(blocked, out=blocked)
+            return Tensor._make(np.multiply(g, blocked))
+        out = np.empty(g.shape, dtype=np.result_type(g, np.bool_))
+        y1, g1, out1 = y.reshape(-1), g.reshape(-1), out.reshape(-1)
+
+        def work(part):
+            blocked = y1[part] <= 0
+            np.logical_not(blocked, out=blocked)
+            np.multiply(g1[part], blocked, out=out1[part])
+
+        map_blocks(work, y1.size, out.nbytes)
+        return Tensor._make(out)
 
 
 def _max_zero(x: np.ndarray) -> np.ndarray:
@@ -318,7 +331,9 @@ def _max_zero(x: np.ndarray) -> np.ndarray:
     row = math.gcd(x.size, 4096)
     if row < 256 or not x.flags.c_contiguous:
         return np.maximum(x, 0)
-    out = np.maximum(x.reshape(-1, row), np.zeros(row, dtype=x.dtype))
+    rows, zeros = x.reshape(-1, row), np.zeros(row, dtype=x.dtype)
+    out = np.empty_like(rows)
+    map_blocks(lambda part: np.maximum(rows[part], zeros, out=out[part]), len(rows), x.nbytes)
     return out.reshape(x.shape)
 
 

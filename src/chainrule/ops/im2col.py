@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parallel
+
 # -- geometry -----------------------------------------------------------------------------------
 
 
@@ -267,13 +269,26 @@ CHUNK_BYTES = 2 << 20
 ONE_CHUNK_BYTES = 8 << 20
 
 
-def image_chunks(n: int, bytes_per_image: int) -> list:
-    """Slices of the batch axis: the whole batch if its columns take at most ONE_CHUNK_BYTES,
-    else chunks of about CHUNK_BYTES of columns (at least one image each)."""
-    if n * bytes_per_image <= ONE_CHUNK_BYTES:
-        return [slice(0, n)]
+def image_chunks(start: int, stop: int, bytes_per_image: int) -> list:
+    """Slices of the batch axis from start to stop: all in one if their columns take at most
+    ONE_CHUNK_BYTES, else chunks of about CHUNK_BYTES of columns (at least one image each)."""
+    if (stop - start) * bytes_per_image <= ONE_CHUNK_BYTES:
+        return [slice(start, stop)]
     step = max(1, CHUNK_BYTES // max(1, bytes_per_image))
-    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+    return [slice(first, min(first + step, stop)) for first in range(start, stop, step)]
+
+
+# A convolution with at least this many bytes of columns splits its batch over the threads
+# that set_num_threads allows (see ops/_parallel.py); below it, handing work to another
+# thread costs more than it saves.
+PARALLEL_MIN_BYTES = 1 << 20
+
+
+def chunk_groups(n: int, bytes_per_image: int) -> list:
+    """The batch as one group of image chunks per thread: the images split evenly into
+    contiguous ranges, each range cut into chunks by ``image_chunks``."""
+    return [image_chunks(part.start, part.stop, bytes_per_image)
+            for part in _parallel.blocks(n, n * bytes_per_image, PARALLEL_MIN_BYTES)]
 
 
 def grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from ._parallel import map_blocks
 from ._util import constant, describe
 from .conv import _ntuple
 from .function import Function
@@ -75,8 +76,9 @@ def _slices(axis: int, k: int, s: int, d: int, n_out: int):
     return [lead + (slice(t * d, t * d + span, s),) for t in range(k)]
 
 
-def _running_max(x: np.ndarray, slices) -> tuple:
-    """Max over kernel offsets and the offset of the first max (NaN propagates to the value).
+def _running_max(x: np.ndarray, slices, best: np.ndarray, arg: np.ndarray) -> None:
+    """Max over kernel offsets into ``best``, the offset of the first max into ``arg`` (uint8
+    for fewer than 256 offsets, else int32); NaN propagates to the value.
 
     Masked NumPy writes (``np.where``, ``copyto(where=)``) are ~10x slower than arithmetic
     here, so the argmax is kept arithmetically: offsets are visited in increasing order, so
@@ -84,31 +86,36 @@ def _running_max(x: np.ndarray, slices) -> tuple:
     """
     if len(slices) == 2:  # the common kernel 2: the comparison is the argmax
         first, second = x[slices[0]], x[slices[1]]
-        return np.maximum(first, second), np.greater(second, first).view(np.uint8)
-    best = x[slices[0]].copy()
-    small = len(slices) < 256
-    arg = np.zeros(best.shape, dtype=np.uint8 if small else np.int32)
+        np.maximum(first, second, out=best)
+        np.greater(second, first, out=arg.view(np.bool_))
+        return
+    np.copyto(best, x[slices[0]])
+    arg.fill(0)
     for t in range(1, len(slices)):
         v = x[slices[t]]
         better = np.greater(v, best)
         np.maximum(best, v, out=best)
-        better = better.view(np.uint8) if small else better.astype(np.int32)
+        better = better.view(np.uint8) if arg.dtype == np.uint8 else better.astype(np.int32)
         np.multiply(better, t, out=better)
         np.maximum(arg, better, out=arg)
-    return best, arg
 
 
-def _scatter(grad: np.ndarray, arg: np.ndarray, slices, out_shape: tuple,
-             disjoint: bool) -> np.ndarray:
-    """Send ``grad`` to offset ``arg`` of each window along one axis (adding where windows
-    overlap); ``disjoint`` windows that tile the axis are written without a zero fill."""
-    out = (np.empty if disjoint else np.zeros)(out_shape, dtype=grad.dtype)
+def _arg_dtype(k: int):
+    return np.uint8 if k < 256 else np.int32
+
+
+def _scatter(grad: np.ndarray, arg: np.ndarray, slices, out: np.ndarray,
+             disjoint: bool) -> None:
+    """Send ``grad`` to offset ``arg`` of each window along one axis, into ``out`` (adding
+    where windows overlap); ``disjoint`` windows that tile the axis are written without a
+    zero fill."""
+    if not disjoint:
+        out.fill(0)
     for t, idx in enumerate(slices):
         if disjoint:
             np.multiply(grad, arg == t, out=out[idx])
         else:
             out[idx] += grad * (arg == t)
-    return out
 
 
 def _tiles(k: int, s: int, d: int, n_out: int, size: int) -> bool:
@@ -125,8 +132,19 @@ class MaxPool2d(Function):
     def forward(self, x):
         g = self.g
         xp = _pad(x, g, _pad_value(x.dtype))
-        cols_max, self.col_arg = _running_max(xp, _slices(3, g.kw, g.sw, g.dw, g.ow))
-        out, self.row_arg = _running_max(cols_max, _slices(2, g.kh, g.sh, g.dh, g.oh))
+        n, c, hp = xp.shape[:3]
+        out = np.empty((n, c, g.oh, g.ow), dtype=x.dtype)
+        self.col_arg = np.empty((n, c, hp, g.ow), dtype=_arg_dtype(g.kw))
+        self.row_arg = np.empty(out.shape, dtype=_arg_dtype(g.kh))
+        col_slices = _slices(3, g.kw, g.sw, g.dw, g.ow)
+        row_slices = _slices(2, g.kh, g.sh, g.dh, g.oh)
+
+        def work(part):  # a block of the batch: the max over columns, then over rows
+            cols_max = np.empty((part.stop - part.start, c, hp, g.ow), dtype=x.dtype)
+            _running_max(xp[part], col_slices, cols_max, self.col_arg[part])
+            _running_max(cols_max, row_slices, out[part], self.row_arg[part])
+
+        map_blocks(work, n, xp.nbytes)
         self.padded_shape = xp.shape
         return out
 
@@ -159,10 +177,18 @@ class MaxPool2dScatter(Function):
     def forward(self, grad):
         g = self.g
         n, c, hp, wp = self.padded_shape
-        grad_rows = _scatter(grad, self.row_arg, _slices(2, g.kh, g.sh, g.dh, g.oh),
-                             (n, c, hp, g.ow), _tiles(g.kh, g.sh, g.dh, g.oh, hp))
-        out = _scatter(grad_rows, self.col_arg, _slices(3, g.kw, g.sw, g.dw, g.ow),
-                       self.padded_shape, _tiles(g.kw, g.sw, g.dw, g.ow, wp))
+        out = np.empty(self.padded_shape, dtype=grad.dtype)
+        row_slices = _slices(2, g.kh, g.sh, g.dh, g.oh)
+        col_slices = _slices(3, g.kw, g.sw, g.dw, g.ow)
+        rows_tile = _tiles(g.kh, g.sh, g.dh, g.oh, hp)
+        cols_tile = _tiles(g.kw, g.sw, g.dw, g.ow, wp)
+
+        def work(part):  # a block of the batch: to the winning row, then the winning column
+            grad_rows = np.empty((part.stop - part.start, c, hp, g.ow), dtype=grad.dtype)
+            _scatter(grad[part], self.row_arg[part], row_slices, grad_rows, rows_tile)
+            _scatter(grad_rows, self.col_arg[part], col_slices, out[part], cols_tile)
+
+        map_blocks(work, n, out.nbytes)
         if (hp, wp) != (g.h, g.w):
             out = np.ascontiguousarray(out[:, :, g.ph:g.ph + g.h, g.pw:g.pw + g.w])
         return out
