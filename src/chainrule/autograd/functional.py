@@ -190,6 +190,18 @@ def _fill_in_zeros(grads: tuple, refs: tuple, strict: bool, create_graph: bool,
 
 # -- the public functions ---------------------------------------------------------------------
 
+def _call(func: Callable, inputs, fn_name: str, create_graph: bool, strict: bool) -> tuple:
+    """``func`` on detached copies of ``inputs`` that require grad: ``(is_inputs_tuple,
+    inputs, is_outputs_tuple, outputs)``, the outputs checked to depend on the inputs."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
+    inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+    outputs = func(*inputs)
+    is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
+                                          fn_name)
+    _check_requires_grad(outputs, "outputs", strict=strict)
+    return is_inputs_tuple, inputs, is_outputs_tuple, outputs
+
+
 def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """The vector-Jacobian product v^T J of ``func`` at ``inputs``.
 
@@ -205,12 +217,8 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         ``(func_output, vjp)``: vjp has the structure and shapes of ``inputs``.
     """
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
-        inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                              "vjp")
-        _check_requires_grad(outputs, "outputs", strict=strict)
+        is_inputs_tuple, inputs, is_outputs_tuple, outputs = _call(func, inputs, "vjp",
+                                                                   create_graph, strict)
         if v is not None:
             _, v = _as_tuple(v, "v", "vjp")
             v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
@@ -307,12 +315,8 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
     del vectorize  # one backward per row either way; results are identical
     from ..ops import stack, zeros_like
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-        inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                              "jacobian")
-        _check_requires_grad(outputs, "outputs", strict=strict)
+        is_inputs_tuple, inputs, is_outputs_tuple, outputs = _call(func, inputs, "jacobian",
+                                                                   create_graph, strict)
 
         result = []
         for i, out in enumerate(outputs):

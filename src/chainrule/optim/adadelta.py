@@ -53,20 +53,8 @@ class Adadelta(Optimizer):
         """One update of every parameter that has a ``.grad``; returns the closure's loss."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            params, grads, square_avgs, acc_deltas, steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = kernels.step_counter()
-                    state["square_avg"] = kernels.zeros_state(p)
-                    state["acc_delta"] = kernels.zeros_state(p)
-                params.append(p)
-                grads.append(p.grad)
-                square_avgs.append(state["square_avg"])
-                acc_deltas.append(state["acc_delta"])
-                steps.append(state["step"])
+            params, grads, square_avgs, acc_deltas, steps = self._with_grads(
+                group, "square_avg", "acc_delta")
             if not params:
                 continue
             kernels.adadelta_(params, grads, square_avgs, acc_deltas, steps,

@@ -66,18 +66,9 @@ class Adagrad(Optimizer):
         """One update of every parameter that has a ``.grad``; returns the closure's loss."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            params, grads, sums, steps = [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:  # a group added after construction
-                    state["step"] = kernels.step_counter()
-                    state["sum"] = kernels.full_state(p, group["initial_accumulator_value"])
-                params.append(p)
-                grads.append(p.grad)
-                sums.append(state["sum"])
-                steps.append(state["step"])
+            init = group["initial_accumulator_value"]  # (a group added after construction)
+            params, grads, sums, steps = self._with_grads(
+                group, "sum", make=lambda key, p: kernels.full_state(p, init))
             if not params:
                 continue
             kernels.adagrad_(params, grads, sums, steps, lr=float(group["lr"]),

@@ -65,28 +65,12 @@ class Adam(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             amsgrad = group["amsgrad"]
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = kernels.step_counter()
-                    state["exp_avg"] = kernels.zeros_state(p)
-                    state["exp_avg_sq"] = kernels.zeros_state(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = kernels.zeros_state(p)
-                params.append(p)
-                grads.append(p.grad)
-                exp_avgs.append(state["exp_avg"])
-                exp_avg_sqs.append(state["exp_avg_sq"])
-                steps.append(state["step"])
-                if amsgrad:
-                    if "max_exp_avg_sq" not in state:
-                        state["max_exp_avg_sq"] = kernels.zeros_state(p)
-                    max_exp_avg_sqs.append(state["max_exp_avg_sq"])
+            keys = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            params, grads, exp_avgs, exp_avg_sqs, *maxima, steps = self._with_grads(
+                group, *keys)
             if not params:
                 continue
+            max_exp_avg_sqs = maxima[0] if amsgrad else []
             beta1, beta2 = group["betas"]
             kernels.adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
                           lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2),

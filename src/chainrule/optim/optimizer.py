@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chainrule.autograd import engine
+from chainrule.ops import optim_kernels as kernels
 from chainrule.tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -211,6 +212,23 @@ class Optimizer:
             return closure()
         finally:
             engine.GRAD_ENABLED = previous
+
+    def _with_grads(self, group: dict, *keys: str, make: Callable | None = None) -> tuple:
+        """``(params, grads, *one list per key, steps)``: the group's parameters that have a
+        ``.grad``, their grads, those state entries and step counters, in the same order.
+        A missing entry (a new parameter, or an option turned on later) is made first, by
+        ``make(key, p)``, by default zeros like p."""
+        params = [p for p in group["params"] if p.grad is not None]
+        states = [self.state[p] for p in params]
+        for p, state in zip(params, states):
+            if "step" not in state:
+                state["step"] = kernels.step_counter()
+            for key in keys:
+                if key not in state:
+                    state[key] = make(key, p) if make else kernels.zeros_state(p)
+        return (params, [p.grad for p in params],
+                *([state[key] for state in states] for key in keys),
+                [state["step"] for state in states])
 
     # -- state dicts ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -59,28 +59,13 @@ class RMSprop(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             momentum, centered = group["momentum"], group["centered"]
-            params, grads, square_avgs, grad_avgs, buffers, steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = kernels.step_counter()
-                    state["square_avg"] = kernels.zeros_state(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = kernels.zeros_state(p)
-                    if centered:
-                        state["grad_avg"] = kernels.zeros_state(p)
-                params.append(p)
-                grads.append(p.grad)
-                square_avgs.append(state["square_avg"])
-                steps.append(state["step"])
-                if momentum > 0:
-                    buffers.append(state.setdefault("momentum_buffer", kernels.zeros_state(p)))
-                if centered:
-                    grad_avgs.append(state.setdefault("grad_avg", kernels.zeros_state(p)))
+            keys = ("square_avg",) + (("momentum_buffer",) if momentum > 0 else ()) \
+                + (("grad_avg",) if centered else ())
+            params, grads, square_avgs, *optional, steps = self._with_grads(group, *keys)
             if not params:
                 continue
+            buffers = optional.pop(0) if momentum > 0 else []
+            grad_avgs = optional.pop(0) if centered else []
             kernels.rmsprop_(params, grads, square_avgs, grad_avgs, buffers, steps,
                              lr=float(group["lr"]), alpha=group["alpha"], eps=group["eps"],
                              weight_decay=group["weight_decay"], momentum=momentum,
