@@ -7,13 +7,14 @@ fc 10; cross-entropy; float32. Both libraries start from the same weights and da
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
 AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
-chainrule/PyTorch 1.36-1.43x at 1 thread (5.9-6.6 ms vs 4.2-4.7 ms), 1.99-2.22x at 2 threads
-(5.5-6.8 ms vs 2.8-3.1 ms: PyTorch's oneDNN convolutions use both cores, chainrule's conv
-GEMMs are too thin to gain from a second BLAS thread and its copies run on one core). The
-conv GEMMs alone take ~2.2 ms; the second conv (16@5x5 on 14x14) computes 40% junk columns
-(see ops/im2col.py), and PyTorch's direct AVX-512 convolution runs it 3.6x faster. Peak
-memory of a step: chainrule 15.9 MiB (tracemalloc, of which 11.9 MiB is the conv workspace
-kept between steps), PyTorch 4.4 MiB (profiler memory events).
+chainrule/PyTorch 1.36-1.45x at 1 thread (5.5-6.2 ms vs 4.0-4.4 ms), 1.97-2.03x at 2 threads
+(5.2-5.5 ms vs 2.6-2.7 ms: the convolutions split their batch over two threads, but at this
+size handing work to a thread and back, ~50 us on this VM, eats much of the gain). The conv
+GEMMs alone take ~2.4 ms, the thinnest slowly: conv1's weight gradient, (6 x 57344) @
+(57344 x 25), runs at 29 GFLOP/s; the second conv (16@5x5 on 14x14) computes 40% junk
+columns (see ops/im2col.py), and PyTorch's direct AVX-512 convolution runs it 3.6x faster.
+Peak memory of a step: chainrule 15.9 MiB at 1 thread, 10.0 MiB at 2 (tracemalloc, of which
+11.9 and 5.3 MiB is the conv workspace kept between steps), PyTorch 4.4 and 4.7 MiB.
 """
 from __future__ import annotations
 

@@ -8,11 +8,14 @@ convs padding 1; ReLU after every conv and fc but the last); cross-entropy; floa
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
 AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
-chainrule/PyTorch 1.96-2.02x at 1 thread (70-72 ms vs 35-36 ms), 2.47-3.19x at 2 threads
-(48-65 ms vs 20-21 ms; chainrule's 2-thread time is bimodal on this VM). The conv GEMMs take
-~50 ms of chainrule's step at 1 thread (~95-117 GFLOP/s). Peak memory of a step: chainrule
-36.7 MiB (tracemalloc; 14.1 MiB of it the conv workspace kept between steps, now that the
-convolutions work in ~2 MB chunks of images), PyTorch 25 MiB.
+chainrule/PyTorch 1.94-2.02x at 1 thread (68-70 ms vs 34-36 ms), 2.10-2.29x at 2 threads
+(41-47 ms vs 19-21 ms; the convolutions, ReLU and max pooling split their work over two
+threads, see ops/_parallel.py; before that, 2.47-3.19x). The conv GEMMs take ~46 ms of
+chainrule's step at 1 thread, at 102-119 GFLOP/s, the AVX2 kernels' peak here; PyTorch's
+AVX-512 convolutions do the same arithmetic twice as fast. Peak memory of a step: chainrule
+36.7 MiB at 1 thread, 50.8 MiB at 2 (tracemalloc; 14.1 and 26.4 MiB of it the conv workspace
+kept between steps, each thread working on its own ~2 MB chunks of images), PyTorch 25.2 and
+29.6 MiB.
 """
 from __future__ import annotations
 

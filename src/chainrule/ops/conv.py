@@ -4,7 +4,9 @@ A convolution is im2col (``ops.im2col``: every receptive field copied into a col
 vectorised copy per kernel offset, no loop over pixels) followed by a GEMM,
 ``out = W (O, C*kh*kw) @ cols``, done for a chunk of a few images at a time (about 2 MB of
 columns, see ``im2col.CHUNK_BYTES``) so that the GEMM reads columns that are still in cache.
-Groups (depthwise included) make each chunk's GEMM a batched GEMM.
+With more than one thread set, a large batch is split into one contiguous block of images per
+thread, each thread running its own chunks (``ops/_parallel.py``). Groups (depthwise
+included) make each chunk's GEMM a batched GEMM.
 
 The backward pass is made of the same pieces, and each piece is itself a differentiable op:
 

@@ -71,9 +71,9 @@ class Workspace:
     must fault in and zero on first touch; for a VGG-style training step that was ~15% of the
     time (measured). The conv temporaries (im2col columns, padded planes, column-layout
     gradients, GEMM outputs) have the same shapes every step, so after use each goes back
-    here (at most ``per_shape`` arrays per shape and dtype, only arrays of at least 1 MiB).
-    Only arrays the ops allocate and consume themselves pass through; results never do.
-    ``clear_workspace()`` gives the memory back.
+    here (at most ``per_shape`` arrays per shape and dtype for each thread the ops may use,
+    only arrays of at least 1 MiB). Only arrays the ops allocate and consume themselves pass
+    through; results never do. ``clear_workspace()`` gives the memory back.
     """
 
     min_bytes = 1 << 20
@@ -108,7 +108,8 @@ class Workspace:
             if a.base is not None or a.nbytes < self.min_bytes or not a.flags.c_contiguous:
                 continue
             free = self._free.setdefault((a.shape, a.dtype), [])
-            if len(free) < self.per_shape and not any(f is a for f in free):
+            limit = self.per_shape * _parallel.threads()
+            if len(free) < limit and not any(f is a for f in free):
                 free.append(a)
 
     def clear(self) -> None:
@@ -293,12 +294,8 @@ def chunk_groups(n: int, bytes_per_image: int) -> list:
 
 def grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:
     """``a (G*M, K) @ b (G*K, P)`` block-diagonally, as one GEMM or one batched GEMM, into a
-    workspace array (release it after use).
-
-    Every GEMM uses all the BLAS threads set. (Thin ones once ran on one thread, to dodge the
-    second thread's wake-up latency on shared cores; on an idle machine that made W2's step at
-    2 threads take 5.8 instead of 5.0 ms.)
-    """
+    workspace array (release it after use). Inside a parallel section (see chunk_groups) it
+    runs on its caller's thread alone; otherwise on all the BLAS threads set."""
     m, p = a.shape[0] // groups, b.shape[1]
     out = WORKSPACE.empty((groups * m, p), np.result_type(a, b))
     if groups == 1:
