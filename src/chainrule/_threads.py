@@ -53,8 +53,12 @@ def shorten_blas_spin() -> bool:
     OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when loaded, and its workers keep the value
     they started with; so this sets the variable, has OpenBLAS read its environment again and
     stops its workers (``blas_thread_shutdown_``, what OpenBLAS itself does before a fork),
-    which the next threaded product starts afresh. Done once, and not at all if the user set
-    OPENBLAS_THREAD_TIMEOUT, set CHAINRULE_BLAS_TUNING=0, or the BLAS is not OpenBLAS.
+    which the next threaded product starts afresh. Done once, from the first parallel section
+    (when no chainrule thread is in BLAS), and not at all if the user set
+    OPENBLAS_THREAD_TIMEOUT, set CHAINRULE_BLAS_TUNING=0, or the BLAS is not OpenBLAS. A
+    program whose own threads run NumPy matrix products while chainrule starts its first
+    parallel op should set CHAINRULE_BLAS_TUNING=0: stopping OpenBLAS's workers under a
+    running product is not safe.
     """
     if _spin_shortened:
         return _spin_shortened[0]
