@@ -1,7 +1,7 @@
 """Convolution: ``conv2d``, its two adjoints, and im2col as a public op (``unfold``/``fold``).
 
 A convolution is im2col (``ops.im2col``: every receptive field copied into a column, one
-vectorised copy per kernel offset, no loop over pixels) followed by a GEMM,
+copy from a strided window view, no loop over pixels) followed by a GEMM,
 ``out = W (O, C*kh*kw) @ cols``, done for a chunk of a few images at a time (about 2 MB of
 columns, see ``im2col.CHUNK_BYTES``) so that the GEMM reads columns that are still in cache.
 With more than one thread set, a large batch is split into one contiguous block of images per

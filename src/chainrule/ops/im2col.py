@@ -1,8 +1,9 @@
 """im2col and its adjoint, the column layout, and the conv ops' scratch-buffer workspace.
 
 ``im2col`` copies every receptive field of a batch into one column of ``cols`` (rows ordered
-channel, kernel row, kernel column), with one vectorised copy per kernel offset and no loop
-over pixels or samples, so that a convolution is one GEMM ``W (O, C*kh*kw) @ cols``.
+channel, kernel row, kernel column), with one copy from a strided window view and no loop
+over pixels, samples or kernel offsets, so that a convolution is one GEMM
+``W (O, C*kh*kw) @ cols``.
 ``col2im`` adds columns back into an image (where windows overlap, contributions sum).
 ``to_columns``/``from_columns`` move an (N, K, OH, OW) array into and out of the same column
 layout. All array code of the convolution ops lives here and in ``conv.py``.
@@ -10,6 +11,7 @@ layout. All array code of the convolution ops lives here and in ``conv.py``.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import _parallel
 
@@ -154,7 +156,9 @@ def col_width(g: ConvGeometry, ow: int, w: int) -> int:
 def im2col(x: np.ndarray, g: ConvGeometry, oh: int, ow: int) -> np.ndarray:
     """Receptive fields of ``x (N, C, H, W)`` as ``cols (C*kh*kw, N*OH*Wq)`` (see above).
 
-    One vectorised copy per kernel offset (kh*kw copies of the whole batch), no pixel loop.
+    One copy from a strided window view of the (padded) input, no loop over pixels, images or
+    kernel offsets: a single NumPy call per chunk of images also means a single release of
+    the GIL, which matters when chunks run on several threads (ops/_parallel.py).
     """
     n, c, h, w = x.shape
     if g.dense:
@@ -162,22 +166,19 @@ def im2col(x: np.ndarray, g: ConvGeometry, oh: int, ow: int) -> np.ndarray:
         plane = _plane(x, g, hp, wp)
         length = oh * wp
         cols = WORKSPACE.empty((c * g.kh * g.kw, n * length), x.dtype)
-        blocks = cols.reshape(c, g.kh, g.kw, n, length)
-        for i in range(g.kh):
-            for j in range(g.kw):
-                offset = i * g.dh * wp + j * g.dw
-                blocks[:, i, j] = plane[:, :, offset:offset + length]
+        s_c, s_n, s_e = plane.strides  # kernel offset (i, j) starts i*dh*Wp + j*dw further on
+        windows = as_strided(plane, (c, g.kh, g.kw, n, length),
+                             (s_c, g.dh * wp * s_e, g.dw * s_e, s_n, s_e), writeable=False)
+        np.copyto(cols.reshape(windows.shape), windows)
         WORKSPACE.release(plane)
         return cols
-    xt = pad_zeros(x, g).transpose(1, 0, 2, 3)  # channel-major view, matching cols' layout
+    xp = pad_zeros(x, g)
+    s_n, s_c, s_h, s_w = xp.strides
+    windows = as_strided(xp, (c, g.kh, g.kw, n, oh, ow),
+                         (s_c, g.dh * s_h, g.dw * s_w, s_n, g.sh * s_h, g.sw * s_w),
+                         writeable=False)
     cols = WORKSPACE.empty((c * g.kh * g.kw, n * oh * ow), x.dtype)
-    blocks = cols.reshape(c, g.kh, g.kw, n, oh, ow)
-    h_span, w_span = g.sh * (oh - 1) + 1, g.sw * (ow - 1) + 1
-    for i in range(g.kh):
-        r = i * g.dh
-        for j in range(g.kw):
-            q = j * g.dw
-            blocks[:, i, j] = xt[:, :, r:r + h_span:g.sh, q:q + w_span:g.sw]
+    np.copyto(cols.reshape(windows.shape), windows)
     return cols
 
 
@@ -261,8 +262,8 @@ def from_columns(a: np.ndarray, n: int, oh: int, ow: int, bias=None, out=None) -
 # The conv ops run im2col and the GEMM a few images at a time, so that the columns of a chunk
 # (at most CHUNK_BYTES, unless one image needs more) are still in cache when the GEMM reads
 # them; it also bounds a convolution's scratch memory to a few chunk-sized buffers. Chunks
-# cost Python work per kernel offset, so a batch with at most ONE_CHUNK_BYTES of columns is
-# done in one. Measured at 1 thread, forward + backward of one convolution: the 32- and
+# cost Python work (padding, GEMM, copy out), so a batch with at most ONE_CHUNK_BYTES of
+# columns is done in one. Measured at 1 thread, forward + backward of one convolution: the 32- and
 # 64-channel 3x3 ones of W4 in benchmarks/ (40 and 10 MB of columns) gained most with 2 MB
 # chunks (W4's step: 78.8 ms in one chunk, 73.2 ms in 6 MB chunks, 69.1 ms in 2 MB, 70.1 in
 # 1 MB); W2's two (5.7 and 5.4 MB) were 10-15% faster in one chunk than in 2 MB chunks.
