@@ -7,8 +7,8 @@ fc 10; cross-entropy; float32. Both libraries start from the same weights and da
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
 AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
-chainrule/PyTorch 1.36-1.45x at 1 thread (5.5-6.2 ms vs 4.0-4.4 ms), 1.97-2.03x at 2 threads
-(5.2-5.5 ms vs 2.6-2.7 ms: the convolutions split their batch over two threads, but at this
+chainrule/PyTorch 1.36-1.46x at 1 thread (5.5-6.5 ms vs 4.0-4.5 ms), 1.91-2.31x at 2 threads
+(5.0-6.5 ms vs 2.6-2.8 ms: the convolutions split their batch over two threads, but at this
 size handing work to a thread and back, ~50 us on this VM, eats much of the gain). The conv
 GEMMs alone take ~2.4 ms, the thinnest slowly: conv1's weight gradient, (6 x 57344) @
 (57344 x 25), runs at 29 GFLOP/s; the second conv (16@5x5 on 14x14) computes 40% junk

@@ -7,8 +7,8 @@ Both libraries start from the same weights and see the same batch (float32).
     python benchmarks/w3_lstm.py        # 1 and 2 threads
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, libraries alternating in blocks
-(common.compare): 48-49 ms vs 25-26 ms at 1 thread (1.87-1.91x), 30-31 ms vs 14-15 ms at 2
-threads (2.08-2.20x). Where chainrule's time goes (1 thread): the GEMMs alone take about
+(common.compare): 47-50 ms vs 25-26 ms at 1 thread (1.87-1.94x), 30-36 ms vs 14-16 ms at 2
+threads (2.08-2.25x). Where chainrule's time goes (1 thread): the GEMMs alone take about
 36 ms, 1.4x PyTorch's whole step (per-step recurrent GEMMs forward and backward ~19.5 ms,
 the one weight-gradient GEMM ~8.5 ms, input projection ~6.7 ms, output projection ~1.7 ms),
 because NumPy's OpenBLAS is forced here to its AVX2 ("Haswell") kernels at ~105-127

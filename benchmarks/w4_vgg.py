@@ -8,8 +8,8 @@ convs padding 1; ReLU after every conv and fc but the last); cross-entropy; floa
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
 AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
-chainrule/PyTorch 1.94-2.02x at 1 thread (68-70 ms vs 34-36 ms), 2.10-2.29x at 2 threads
-(41-47 ms vs 19-21 ms; the convolutions, ReLU and max pooling split their work over two
+chainrule/PyTorch 1.94-2.02x at 1 thread (68-70 ms vs 34-36 ms), 2.04-2.29x at 2 threads
+(39-47 ms vs 19-21 ms; the convolutions, ReLU and max pooling split their work over two
 threads, see ops/_parallel.py; before that, 2.47-3.19x). The conv GEMMs take ~46 ms of
 chainrule's step at 1 thread, at 102-119 GFLOP/s, the AVX2 kernels' peak here; PyTorch's
 AVX-512 convolutions do the same arithmetic twice as fast. Peak memory of a step: chainrule
