@@ -152,3 +152,24 @@ SPLIT_CASES = [
 @pytest.mark.parametrize("case", SPLIT_CASES, ids=lambda c: c.name)
 def test_split_ops_match_torch(case, dtype, split_everything):
     run_case(case, dtype)
+
+
+@needs_blas
+def test_an_interrupted_wait_retires_the_worker(two_threads, monkeypatch):
+    """Ctrl-C while the main thread waits for a worker: that worker may still be running, so
+    it must never be handed a later section's piece (whose result it would mix up)."""
+    _parallel.run_parallel(lambda k: k, [0, 1])  # a worker exists
+    stale = _parallel._workers[0]
+    real_join = _parallel._Worker.join
+
+    def interrupted(self):
+        monkeypatch.setattr(_parallel._Worker, "join", real_join)
+        real_join(self)  # let it finish, then report the interruption
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_parallel._Worker, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _parallel.run_parallel(lambda k: k, [0, 1])
+    assert stale not in _parallel._workers
+    assert _parallel.run_parallel(lambda k: k + 1, [0, 1]) == [1, 2]  # a fresh worker
+    assert _threads.blas_controller().get_num_threads() == 2

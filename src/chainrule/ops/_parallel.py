@@ -98,19 +98,35 @@ def run_parallel(fn, groups: list) -> list:
         shorten_blas_spin()
         while len(_workers) < len(groups) - 1:
             _workers.append(_Worker())
+        workers = _workers[:len(groups) - 1]
         with _OneBlasThread():
-            for worker, group in zip(_workers, groups[1:]):
+            for worker, group in zip(workers, groups[1:]):
                 worker.start(fn, group)
             try:
                 first = fn(groups[0])
             finally:
-                joined = [worker.join() for worker in _workers[:len(groups) - 1]]
+                joined = _join(workers)
         for ok, value in joined:
             if not ok:
                 raise value
         return [first] + [value for _, value in joined]
     finally:
         _busy.release()
+
+
+def _join(workers: list) -> list:
+    """Each worker's (ok, value). If the wait is interrupted (Ctrl-C in the main thread), the
+    workers not yet joined may still be running their piece: they leave the pool for good, so
+    that a later section never takes their stale result for its own."""
+    joined = []
+    for i, worker in enumerate(workers):
+        try:
+            joined.append(worker.join())
+        except BaseException:
+            for stale in workers[i:]:
+                _workers.remove(stale)
+            raise
+    return joined
 
 
 # Element-wise work over at least this many bytes is split into blocks of its leading axis,
