@@ -202,6 +202,21 @@ def _call(func: Callable, inputs, fn_name: str, create_graph: bool, strict: bool
     return is_inputs_tuple, inputs, is_outputs_tuple, outputs
 
 
+def _vector(v, like: tuple, is_like_tuple: bool, fn_name: str, create_graph: bool,
+            single: str):
+    """The vector ``v`` of a vjp/jvp/vhp/hvp as a checked tuple shaped like ``like``; None is
+    allowed only when ``like`` is one one-element tensor (``single`` says which that is)."""
+    if v is not None:
+        _, v = _as_tuple(v, "v", fn_name)
+        v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
+        _validate_v(v, like, is_like_tuple)
+        return v
+    if len(like) != 1 or like[0].numel() != 1:
+        raise RuntimeError(f"The vector v can only be None if {single} a single Tensor with a "
+                           "single element.")
+    return None
+
+
 def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """The vector-Jacobian product v^T J of ``func`` at ``inputs``.
 
@@ -219,13 +234,8 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     with enable_grad():
         is_inputs_tuple, inputs, is_outputs_tuple, outputs = _call(func, inputs, "vjp",
                                                                    create_graph, strict)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "vjp")
-            v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-            _validate_v(v, outputs, is_outputs_tuple)
-        elif len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the user-provided function "
-                               "returns a single Tensor with a single element.")
+        v = _vector(v, outputs, is_outputs_tuple, "vjp", create_graph,
+                    "the user-provided function returns")
 
     with set_grad_enabled(True if create_graph else engine.GRAD_ENABLED):
         grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
@@ -269,13 +279,8 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "jvp")
-            v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-            _validate_v(v, inputs, is_inputs_tuple)
-        elif len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the input to the user-provided "
-                               "function is a single Tensor with a single element.")
+        v = _vector(v, inputs, is_inputs_tuple, "jvp", create_graph,
+                    "the input to the user-provided function is")
         outputs = func(*inputs)
         is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
                                               "jvp")
@@ -394,13 +399,8 @@ def _second_order_setup(func, inputs, v, fn_name: str, create_graph: bool, stric
     """Shared by hvp and vhp: run func, check it is scalar, take its (differentiable) gradient."""
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
     inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-    if v is not None:
-        _, v = _as_tuple(v, "v", fn_name)
-        v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-        _validate_v(v, inputs, is_inputs_tuple)
-    elif len(inputs) != 1 or inputs[0].numel() != 1:
-        raise RuntimeError("The vector v can only be None if the input to the user-provided "
-                           "function is a single Tensor with a single element.")
+    v = _vector(v, inputs, is_inputs_tuple, fn_name, create_graph,
+                "the input to the user-provided function is")
     outputs = func(*inputs)
     is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
                                           fn_name)
