@@ -263,12 +263,14 @@ def from_columns(a: np.ndarray, n: int, oh: int, ow: int, bias=None, out=None) -
 # (at most CHUNK_BYTES, unless one image needs more) are still in cache when the GEMM reads
 # them; it also bounds a convolution's scratch memory to a few chunk-sized buffers. Chunks
 # cost Python work (padding, GEMM, copy out), so a batch with at most ONE_CHUNK_BYTES of
-# columns is done in one. Measured at 1 thread, forward + backward of one convolution: the 32- and
-# 64-channel 3x3 ones of W4 in benchmarks/ (40 and 10 MB of columns) gained most with 2 MB
-# chunks (W4's step: 78.8 ms in one chunk, 73.2 ms in 6 MB chunks, 69.1 ms in 2 MB, 70.1 in
-# 1 MB); W2's two (5.7 and 5.4 MB) were 10-15% faster in one chunk than in 2 MB chunks.
+# columns is done in one. Measured on the training steps of benchmarks/, 1 thread: W4's 32-
+# and 64-channel 3x3 convolutions (40 and 10 MB of columns) gained most with 2 MB chunks
+# (step: 78.8 ms in one chunk, 73.2 ms in 6 MB chunks, 69.1 ms in 2 MB, 70.1 in 1 MB); W2's
+# two (5.7 and 5.4 MB) were faster in 2 MB chunks than in one (6.17 against 6.38 ms, steps
+# alternating in one process), while at 2 threads each thread's half of the batch (2.8 MB)
+# was best in one chunk (5.05 ms against 5.32 in 2 MB chunks).
 CHUNK_BYTES = 2 << 20
-ONE_CHUNK_BYTES = 8 << 20
+ONE_CHUNK_BYTES = 3 << 20
 
 
 def image_chunks(start: int, stop: int, bytes_per_image: int) -> list:
