@@ -117,3 +117,77 @@ CASES = [
 @pytest.mark.parametrize("case,dtype", params(CASES))
 def test_elementwise(case, dtype):
     run_case(case, dtype)
+
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(16384,), (2, 3, 2731), (4, 16384), (3, 7, 1001), (5, 7)])
+def test_relu_matches_torch_bit_for_bit_with_nan_and_inf(shape, dtype):
+    """Forward (large contiguous inputs take the row-of-zeros path: whole rows and a shorter
+    last piece): same bits as PyTorch, NaN kept, -inf and -0.0 to zero. Backward is a select,
+    as PyTorch's threshold_backward: an inf or NaN gradient at a blocked unit gives 0 (not
+    the NaN of a product with a mask), a NaN input passes its gradient on; and a gradient of
+    the gradient (create_graph) matches too."""
+    import numpy as np
+    import torch
+
+    import chainrule
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    flat[::17], flat[1::13], flat[2::11], flat[3::7] = np.nan, -np.inf, np.inf, -0.0
+    flat[-1] = np.nan  # in the last, shorter piece
+    g = rng.standard_normal(shape).astype(dtype)
+    g.reshape(-1)[::5], g.reshape(-1)[1::6] = np.inf, np.nan
+    results = []
+    for lib in (chainrule, torch):
+        x = lib.tensor(a, requires_grad=True)
+        w = lib.tensor(g, requires_grad=True)
+        y = lib.relu(x)
+        (dx,) = lib.autograd.grad(y, x, w, create_graph=True)
+        weight = lib.tensor(np.nan_to_num(dx.detach().numpy(), posinf=2.0, neginf=-2.0))
+        (dw,) = lib.autograd.grad((dx * weight).sum(), w)
+        results.append([t.detach().numpy() for t in (y, dx, dw)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)  # NaN == NaN here
+    assert not np.signbit(results[0][0]).any()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.clamp(x, -1.0, 1.0),
+    lambda m, x: m.clamp(x, min=0.25),
+    lambda m, x: x.clamp(max=-0.5),
+    lambda m, x: m.nn.functional.hardtanh(x, -0.5, 0.75),
+    lambda m, x: m.nn.functional.relu6(x * 4),
+], ids=["clamp", "clamp_min", "clamp_max", "hardtanh", "relu6"])
+def test_clamp_like_backward_is_a_select_as_in_torch(fn, dtype):
+    """The gradient of clamp, hardtanh and relu6 is a select, as in PyTorch: an inf or NaN
+    gradient where the input is clamped gives 0, not NaN, and the gradient of the gradient
+    matches too. At a NaN input the gradient is blocked (for hardtanh, PyTorch's vectorized
+    kernel blocks it and its scalar kernel for an array's last few elements passes it: at NaN
+    inputs the test checks for 0 rather than comparing)."""
+    import numpy as np
+    import torch
+
+    import chainrule
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((6, 7)).astype(dtype) * 2
+    a.reshape(-1)[::9], a.reshape(-1)[1::10] = np.nan, np.inf
+    a.reshape(-1)[2:6] = [-1.0, 1.0, -0.5, 0.75]  # on the bounds
+    g = rng.standard_normal((6, 7)).astype(dtype)
+    g.reshape(-1)[::4], g.reshape(-1)[1::5] = np.inf, np.nan
+    results = []
+    for lib in (chainrule, torch):
+        x = lib.tensor(a, requires_grad=True)
+        w = lib.tensor(g, requires_grad=True)
+        (dx,) = lib.autograd.grad(fn(lib, x), x, w, create_graph=True)
+        weight = lib.tensor(np.nan_to_num(dx.detach().numpy(), posinf=2.0, neginf=-2.0))
+        (dw,) = lib.autograd.grad((dx * weight).sum(), w)
+        results.append([t.detach().numpy() for t in (dx, dw)])
+    nan_input = np.isnan(a)
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours[nan_input], 0)
+        np.testing.assert_array_equal(ours[~nan_input], theirs[~nan_input])

@@ -3,11 +3,11 @@ threads that ``set_num_threads`` allows.
 
 NumPy's matrix products use every thread (through BLAS), but its element-wise loops and copies
 use one core. A convolution's chunks of images, and the batch blocks of a large element-wise
-op (ReLU, max pooling), are independent pieces: they run on a few Python threads, which work
-in parallel because NumPy releases the GIL in copies, ufunc loops and BLAS calls. While they
-run, BLAS is held to one thread (each piece's products run on the thread that calls them),
-so that the cores are not oversubscribed; and OpenBLAS's idle workers are told to stop
-busy-waiting sooner (``_threads.shorten_blas_spin``), or they would take those cores.
+op (ReLU's backward, max pooling), are independent pieces: they run on a few Python threads,
+which work in parallel because NumPy releases the GIL in copies, ufunc loops and BLAS calls.
+While they run, BLAS is held to one thread (each piece's products run on the thread that
+calls them), so that the cores are not oversubscribed; and OpenBLAS's idle workers are told to
+stop busy-waiting sooner (``_threads.shorten_blas_spin``), or they would take those cores.
 
 Handing a piece to another thread and back costs ~50 us on this 2-core VM (an idle virtual
 core wakes slowly), so only work of a few hundred microseconds or more is split. One parallel

@@ -18,6 +18,7 @@ import numpy as np
 from ..autograd import engine
 from ..tensor import Tensor
 from ._util import constant
+from .elementwise import KeepWhere
 from .function import Function
 from .random import _rng
 
@@ -159,7 +160,9 @@ class LeakyRelu(Function):
 
 
 class Hardtanh(Function):
-    """clamp(x, lo, hi); the gradient passes strictly inside (lo, hi), as in PyTorch."""
+    """clamp(x, lo, hi); the gradient passes strictly inside (lo, hi), as in PyTorch, and not
+    at a NaN input (as PyTorch's vectorized kernel; its scalar kernel, which does the last
+    few elements of an array, passes it)."""
 
     def __init__(self, lo: float, hi: float):
         self.lo, self.hi = lo, hi
@@ -169,7 +172,7 @@ class Hardtanh(Function):
         return np.clip(x, x.dtype.type(self.lo), x.dtype.type(self.hi))
 
     def backward(self, grad):
-        return grad * constant(self.inside)
+        return KeepWhere(self.inside)(grad)
 
 
 class Elu(Function):
