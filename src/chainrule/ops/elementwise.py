@@ -346,7 +346,8 @@ def select(g: np.ndarray, keep: np.ndarray, out: np.ndarray | None = None) -> np
     every_bit = np.negative(keep.view(np.int8))  # True (1) becomes -1: every bit set
     if out is None:
         out = np.empty(np.broadcast_shapes(g.shape, keep.shape), dtype=g.dtype)
-    np.bitwise_and(every_bit.astype(ints), g.view(ints), out=out.view(ints))
+    # The int8 mask is widened in NumPy's small cast buffers, not as a g-sized temporary.
+    np.bitwise_and(every_bit, g.view(ints), out=out.view(ints))
     return out
 
 
