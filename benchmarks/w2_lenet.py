@@ -6,15 +6,25 @@ fc 10; cross-entropy; float32. Both libraries start from the same weights and da
     python benchmarks/w2_lenet.py            # 1 and 2 threads, with peak memory
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
-AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
-chainrule/PyTorch 1.36-1.46x at 1 thread (5.5-6.5 ms vs 4.0-4.5 ms), 1.91-2.31x at 2 threads
-(5.0-6.5 ms vs 2.6-2.8 ms: the convolutions split their batch over two threads, but at this
-size handing work to a thread and back, ~50 us on this VM, eats much of the gain). The conv
-GEMMs alone take ~2.4 ms, the thinnest slowly: conv1's weight gradient, (6 x 57344) @
-(57344 x 25), runs at 29 GFLOP/s; the second conv (16@5x5 on 14x14) computes 40% junk
-columns (see ops/im2col.py), and PyTorch's direct AVX-512 convolution runs it 3.6x faster.
-Peak memory of a step: chainrule 15.9 MiB at 1 thread, 10.0 MiB at 2 (tracemalloc, of which
-11.9 and 5.3 MiB is the conv workspace kept between steps), PyTorch 4.4 and 4.7 MiB.
+AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare),
+three runs: chainrule/PyTorch 1.36-1.40x at 1 thread (6.2-6.6 ms vs 4.4-4.8 ms), 1.91-2.01x
+at 2 threads (5.3-5.8 ms vs 2.7-2.9 ms).
+
+Where the time goes, 1 thread. chainrule's three conv ops take ~4.3 ms of the step (forward
+1.6, weight gradients 1.8, conv2's input gradient 0.9); the rest (pooling, ReLU, the linear
+layers, loss, SGD, the engine) ~1.9 ms. PyTorch's two convolutions take ~1.8 ms forward and
+backward, measured alone, and its max pooling is slow (ReLU + max pooling of the first layer,
+forward and backward: 1.33 ms alone; chainrule ~0.5 ms): its step is mostly arithmetic
+kernels, not per-op overhead. chainrule's conv GEMMs alone take ~2.4 ms, the thinnest
+slowly: conv1's weight gradient, (6 x 57344) @ (57344 x 25), runs at 33 GFLOP/s whichever
+way it is laid out (transposed, in chunks, batched per image); the second conv (16@5x5 on
+14x14) computes 40% junk columns (see ops/im2col.py), and PyTorch's AVX-512 convolution runs
+it 3.6x faster. At 2 threads the copies and element-wise passes, memory-bound, hardly speed
+up on this VM (two threads copying 8 MB each get 51 + 44 GB/s, one alone 100 GB/s), and
+handing work to a thread and back costs ~50 us.
+Peak memory of a step: chainrule 11.0 MiB at 1 thread, 10-16 MiB at 2, as the two threads'
+chunks happen to overlap in time (tracemalloc, of which 6.7 and 5-11 MiB is the conv
+workspace kept between steps), PyTorch 4.4 and 4.7 MiB.
 """
 from __future__ import annotations
 

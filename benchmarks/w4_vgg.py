@@ -7,15 +7,22 @@ convs padding 1; ReLU after every conv and fc but the last); cross-entropy; floa
     python benchmarks/w4_vgg.py              # 1 and 2 threads, with peak memory
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
-AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare):
-chainrule/PyTorch 1.94-2.02x at 1 thread (68-70 ms vs 34-36 ms), 2.04-2.29x at 2 threads
-(39-47 ms vs 19-21 ms; the convolutions, ReLU and max pooling split their work over two
-threads, see ops/_parallel.py; before that, 2.47-3.19x). The conv GEMMs take ~46 ms of
-chainrule's step at 1 thread, at 102-119 GFLOP/s, the AVX2 kernels' peak here; PyTorch's
-AVX-512 convolutions do the same arithmetic twice as fast. Peak memory of a step: chainrule
-36.7 MiB at 1 thread, 50.8 MiB at 2 (tracemalloc; 14.1 and 26.4 MiB of it the conv workspace
-kept between steps, each thread working on its own ~2 MB chunks of images), PyTorch 25.2 and
-29.6 MiB.
+AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare),
+three runs: chainrule/PyTorch 1.95-1.96x at 1 thread (72-73 ms vs 37 ms), 2.00-2.09x at 2
+threads (42-42.5 ms vs 20-21 ms; the convolutions, ReLU's backward and max pooling split
+their work over two threads, see ops/_parallel.py; before that, 2.47-3.19x). Three runs an
+hour earlier: 1.92-1.95x and 1.95-2.22x; at 2 threads this VM drifts between a fast and a
+slow phase (chainrule's step ~40 or ~45 ms).
+
+Where the time goes: the conv GEMMs take ~47 ms of chainrule's step at 1 thread, at
+102-119 GFLOP/s, the AVX2 kernels' peak here; PyTorch's AVX-512 convolutions do the same
+arithmetic twice as fast. With those GEMMs made no-ops the step takes 22.8 ms at 1 thread
+and 17.5 ms at 2: im2col, the layout copies, pooling and ReLU are memory-bound and hardly
+speed up on this VM (two threads copying 8 MB each get 51 + 44 GB/s, one alone 100 GB/s),
+while the GEMMs split perfectly (23 ms at 2 threads).
+Peak memory of a step: chainrule 36.9 MiB at 1 thread, 44.8 MiB at 2 (tracemalloc; 14.1 and
+20.4 MiB of it the conv workspace kept between steps, each thread working on its own ~2 MB
+chunks of images), PyTorch 25.2 and 29.6 MiB.
 """
 from __future__ import annotations
 
