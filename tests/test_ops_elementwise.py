@@ -191,3 +191,28 @@ def test_clamp_like_backward_is_a_select_as_in_torch(fn, dtype):
     for ours, theirs in zip(*results):
         np.testing.assert_array_equal(ours[nan_input], 0)
         np.testing.assert_array_equal(ours[~nan_input], theirs[~nan_input])
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "round", "trunc", "relu"])
+def test_zero_derivatives_are_exact_zeros_as_in_torch(name):
+    """Where a derivative is zero (piecewise-constant ops; ReLU's gradient as a function of its
+    output), an inf or NaN upstream gradient still gives 0, as in PyTorch, not the NaN of a
+    product with 0."""
+    import numpy as np
+    import torch
+
+    import chainrule
+
+    a = np.array([[1.5, -2.25, 0.0], [3.0, -0.5, 7.0]])
+    upstream = np.array([[np.inf, np.nan, -np.inf], [1.0, np.inf, np.nan]])
+    results = []
+    for lib in (chainrule, torch):
+        x = lib.tensor(a, requires_grad=True)
+        if name == "relu":  # d(dL/dx)/dx through ReLU's backward
+            (dx,) = lib.autograd.grad(lib.relu(x).sum(), x, create_graph=True)
+            (g,) = lib.autograd.grad(dx, x, lib.tensor(upstream), allow_unused=True)
+        else:
+            (g,) = lib.autograd.grad(getattr(lib, name)(x), x, lib.tensor(upstream))
+        results.append(g.numpy())
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], 0)

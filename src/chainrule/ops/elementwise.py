@@ -324,17 +324,17 @@ class ReluGrad(Function):
     def backward(self, gg):
         _, y = self.saved_inputs()
         need_g, need_y = self.next_functions
-        return (ReluGrad()(gg, y) if need_g else None), (gg * 0 if need_y else None)
+        return (ReluGrad()(gg, y) if need_g else None), (_zeros_like(gg) if need_y else None)
 
 
 def _relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``g`` where ReLU's output ``y`` is not <= 0, else exactly 0 (PyTorch's
     ``threshold_backward``): a NaN output passes its gradient on. ``y`` is never negative, so
     "not <= 0" is "not 0"."""
-    return select(g, np.not_equal(y, 0), out)
+    return _select(g, np.not_equal(y, 0), out)
 
 
-def select(g: np.ndarray, keep: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def _select(g: np.ndarray, keep: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``g`` where the boolean ``keep`` is True, else exactly 0: the backward of ReLU, clamp
     and hardtanh in PyTorch is a select, not a product with a 0/1 mask, so an inf or NaN
     gradient at a blocked element gives 0 (a product would give NaN).
@@ -352,17 +352,23 @@ def select(g: np.ndarray, keep: np.ndarray, out: np.ndarray | None = None) -> np
 
 
 class KeepWhere(Function):
-    """``g`` where a fixed boolean mask is True, else exactly 0 (see ``select``): the backward
+    """``g`` where a fixed boolean mask is True, else exactly 0 (see ``_select``): the backward
     of clamp-like ops. Linear, so its adjoint is itself."""
 
     def __init__(self, keep: np.ndarray):
         self.keep = keep
 
     def forward(self, g):
-        return select(g, self.keep)
+        return _select(g, self.keep)
 
     def backward(self, gg):
         return KeepWhere(self.keep)(gg)
+
+
+def _zeros_like(grad: Tensor) -> Tensor:
+    """Exact zeros shaped like ``grad``, still a function of it under ``create_graph`` (as
+    ``grad * 0`` is, but that makes an inf or NaN gradient NaN; PyTorch gives zeros)."""
+    return KeepWhere(np.zeros((), dtype=bool))(grad)
 
 
 # Length of the row of zeros that _max_zero compares against: each row is one call of NumPy's
@@ -460,7 +466,7 @@ class ZeroGrad(Function):
         return self.fn(x)
 
     def backward(self, grad):
-        return grad * 0
+        return _zeros_like(grad)
 
 
 # -- the functions (chainrule.add, Tensor.__add__, ...) ---------------------------------------
