@@ -143,3 +143,19 @@ def test_add_rows_at_many_rows_matches_np_add_at(row_shape):
     got = base.copy()
     add_rows_at(got, index, rows)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_scatter_backward_gives_exact_zeros_where_src_went():
+    """The gradient of scatter's input is 0 wherever src overwrote it, even for an inf or NaN
+    upstream gradient, as in PyTorch (a product with a 0/1 mask would give NaN)."""
+    import torch
+
+    import chainrule
+    upstream = np.array([[np.inf, np.nan, 1.0], [np.inf, -np.inf, np.nan]])
+    results = []
+    for lib in (chainrule, torch):
+        x = lib.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+        y = x.scatter(1, lib.tensor([[0], [2]]), lib.tensor([[9.0], [9.0]], dtype=lib.float64))
+        (g,) = lib.autograd.grad(y, x, lib.tensor(upstream))
+        results.append(g.numpy())
+    np.testing.assert_array_equal(results[0], results[1])

@@ -146,6 +146,24 @@ def test_max_pool_nan_propagates():
     assert np.isnan(chainrule.nn.functional.max_pool2d(x, 2).item())
 
 
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+                                dict(kernel_size=(3, 2), stride=(2, 1))])
+def test_max_pool_backward_sends_inf_and_nan_only_to_the_max(kw):
+    """An inf or NaN gradient goes to its window's max; every other input gets exactly 0, as
+    in PyTorch (a product with a 0/1 mask would give NaN there)."""
+    a = np.random.default_rng(0).standard_normal((2, 3, 6, 6))
+    results = []
+    for lib in (chainrule, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = lib.nn.functional.max_pool2d(x, **kw)
+        upstream = np.ones(tuple(y.shape))
+        upstream.reshape(-1)[::3], upstream.reshape(-1)[1::5] = np.inf, np.nan
+        (g,) = lib.autograd.grad(y, x, lib.tensor(upstream))
+        results.append(g.numpy())
+    np.testing.assert_array_equal(results[0], results[1])
+    assert (results[0] == 0).sum() > a.size // 3
+
+
 @pytest.mark.parametrize("call,message", [
     (lambda F_: F_.max_pool2d(chainrule.randn(1, 1, 5, 5), 2, padding=2), "at most half"),
     (lambda F_: F_.max_pool2d(chainrule.randn(1, 1, 2, 2), 3), "too small"),

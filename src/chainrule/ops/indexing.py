@@ -255,10 +255,10 @@ class Scatter(Function):
 
     def backward(self, grad):
         coords = _coords(self.index, self.dim)
-        mask = np.ones(grad.shape, dtype=grad._data.dtype)
-        mask[coords] = 0
-        from ._util import constant
-        g_x = grad * constant(mask)
+        keep = np.ones(grad.shape, dtype=bool)
+        keep[coords] = False
+        from .elementwise import KeepWhere  # exact zeros where src went, as PyTorch's
+        g_x = KeepWhere(keep)(grad)
         g_src = Gather(self.dim, self.index)(grad)
         if self.src_shape == ():
             g_src = g_src.sum()

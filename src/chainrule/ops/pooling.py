@@ -20,6 +20,7 @@ from ..tensor import Tensor
 from ._parallel import map_blocks
 from ._util import constant, describe
 from .conv import _ntuple
+from .elementwise import _select
 from .function import Function
 
 
@@ -108,14 +109,15 @@ def _scatter(grad: np.ndarray, arg: np.ndarray, slices, out: np.ndarray,
              disjoint: bool) -> None:
     """Send ``grad`` to offset ``arg`` of each window along one axis, into ``out`` (adding
     where windows overlap); ``disjoint`` windows that tile the axis are written without a
-    zero fill."""
+    zero fill. The other offsets get exactly 0 (a select: an inf or NaN gradient stays with
+    its window's max, as in PyTorch)."""
     if not disjoint:
         out.fill(0)
     for t, idx in enumerate(slices):
         if disjoint:
-            np.multiply(grad, arg == t, out=out[idx])
+            _select(grad, arg == t, out=out[idx])
         else:
-            out[idx] += grad * (arg == t)
+            out[idx] += _select(grad, arg == t)
 
 
 def _tiles(k: int, s: int, d: int, n_out: int, size: int) -> bool:
