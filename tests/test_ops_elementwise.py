@@ -155,19 +155,22 @@ def test_relu_matches_torch_bit_for_bit_with_nan_and_inf(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("fn", [
-    lambda m, x: m.clamp(x, -1.0, 1.0),
-    lambda m, x: m.clamp(x, min=0.25),
-    lambda m, x: x.clamp(max=-0.5),
-    lambda m, x: m.nn.functional.hardtanh(x, -0.5, 0.75),
-    lambda m, x: m.nn.functional.relu6(x * 4),
-], ids=["clamp", "clamp_min", "clamp_max", "hardtanh", "relu6"])
-def test_clamp_like_backward_is_a_select_as_in_torch(fn, dtype):
-    """The gradient of clamp, hardtanh and relu6 is a select, as in PyTorch: an inf or NaN
-    gradient where the input is clamped gives 0, not NaN, and the gradient of the gradient
-    matches too. At a NaN input the gradient is blocked (for hardtanh, PyTorch's vectorized
-    kernel blocks it and its scalar kernel for an array's last few elements passes it: at NaN
-    inputs the test checks for 0 rather than comparing)."""
+@pytest.mark.parametrize("fn,nan_blocks", [
+    (lambda m, x: m.clamp(x, -1.0, 1.0), False),
+    (lambda m, x: m.clamp(x, min=0.25), False),
+    (lambda m, x: x.clamp(max=-0.5), False),
+    (lambda m, x: m.nn.functional.hardtanh(x, -0.5, 0.75), True),
+    (lambda m, x: m.nn.functional.relu6(x * 4), True),
+    (lambda m, x: m.clamp(x, m.full_like(x, -1.0), m.full_like(x, 0.5)), False),
+    (lambda m, x: m.maximum(x, m.zeros_like(x)) + m.minimum(x.detach() * 2, x), False),
+], ids=["clamp", "clamp_min", "clamp_max", "hardtanh", "relu6", "clamp_tensors",
+        "maximum_minimum"])
+def test_clamp_like_backward_is_a_select_as_in_torch(fn, nan_blocks, dtype):
+    """The gradient of clamp, hardtanh, relu6, maximum and minimum is a select, as in
+    PyTorch: an inf or NaN gradient where the input is clamped (or lost) gives 0, not NaN,
+    and the gradient of the gradient matches too. At a NaN input as PyTorch, except that
+    hardtanh always blocks the gradient there (PyTorch's vectorized kernel does; its scalar
+    kernel for an array's last few elements passes it)."""
     import numpy as np
     import torch
 
@@ -189,7 +192,7 @@ def test_clamp_like_backward_is_a_select_as_in_torch(fn, dtype):
         results.append([t.detach().numpy() for t in (dx, dw)])
     nan_input = np.isnan(a)
     for ours, theirs in zip(*results):
-        np.testing.assert_array_equal(ours[nan_input], 0)
+        np.testing.assert_array_equal(ours[nan_input], 0 if nan_blocks else theirs[nan_input])
         np.testing.assert_array_equal(ours[~nan_input], theirs[~nan_input])
 
 
@@ -216,3 +219,31 @@ def test_zero_derivatives_are_exact_zeros_as_in_torch(name):
         results.append(g.numpy())
     np.testing.assert_array_equal(results[0], results[1])
     np.testing.assert_array_equal(results[0], 0)
+
+
+@pytest.mark.parametrize("bounds", ["both", "min", "max"])
+def test_clamp_with_tensor_bounds_gradients_as_torch(bounds):
+    """clamp(x, min_tensor, max_tensor): x's gradient where min <= x <= max (not at NaN); min's
+    where x < min < max; max's where x > max or max < min (the result is then max); bounds
+    broadcast; as PyTorch's clamp_backward and clamp_backward_min_max."""
+    import numpy as np
+    import torch
+
+    import chainrule
+
+    x0 = np.array([[-3.0, -1.0, 0.0, 1.0, 3.0, np.nan, 0.5, 0.5, 2.0]] * 2)
+    lo0 = np.array([-2.0, -2.0, -2.0, -2.0, -2.0, -2.0, 1.0, 0.7, 2.0])
+    hi0 = np.array([[2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 0.0, 0.7, 2.0]] * 2)
+    upstream = np.arange(18.0).reshape(2, 9) + 1
+    upstream[1, ::2] = np.inf
+    results = []
+    for lib in (chainrule, torch):
+        x, lo, hi = (lib.tensor(a, requires_grad=True) for a in (x0, lo0, hi0))
+        kw = {"min": lo, "max": hi} if bounds == "both" else {bounds: lo if bounds == "min"
+                                                              else hi}
+        y = lib.clamp(x, **kw)
+        used = [x] + list(kw.values())
+        grads = lib.autograd.grad(y, used, lib.tensor(upstream))
+        results.append([y.detach().numpy()] + [g.numpy() for g in grads])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

@@ -160,3 +160,20 @@ def test_activation_modules_match_torch(name, args, kwargs):
         check_fn(lambda a: ours(a * 1), lambda a: theirs(a * 1), [x], **tol)
     else:
         check_module(ours, theirs, x, **tol)
+
+
+def test_hardswish_at_its_kinks_nan_and_inf_gradients():
+    """PyTorch's hardswish derivative: 0 up to -3 (exactly, even for an inf upstream
+    gradient), x/3 + 1/2 strictly inside (-3, 3), 1 from 3 on and at NaN; second derivative
+    1/3 strictly inside, else 0."""
+    a = np.array([-5.0, -3.0, -1.0, 0.0, 1.5, 3.0, 4.0, np.nan])
+    results = []
+    for lib, fn in ((chainrule, F.hardswish), (torch, TF.hardswish)):
+        x = lib.tensor(a, requires_grad=True)
+        y = fn(x)
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad(g.sum(), x)
+        (k,) = lib.autograd.grad(fn(x), x, lib.tensor(np.full(8, np.inf)))
+        results.append([t.detach().numpy() for t in (y, g, h, k)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

@@ -109,25 +109,35 @@ class Pow(Function):
 
 
 class Maximum(Function):
-    """Elementwise max; on ties each input gets half the gradient (as PyTorch)."""
+    """Elementwise max. The gradient, as PyTorch's: each input gets it where it is not the
+    smaller one (so both do at a NaN), halved on ties, exactly 0 elsewhere."""
 
     def forward(self, a, b):
-        self.share_a = (a > b) + 0.5 * (a == b)
+        self.tie, self.smaller_a, self.smaller_b = a == b, a < b, a > b
         return np.maximum(a, b)
 
     def backward(self, grad):
-        share = constant(self.share_a.astype(grad._data.dtype, copy=False))
-        return grad * share, grad * (1 - share)
+        return _max_min_grads(grad, self.tie, self.smaller_a, self.smaller_b)
 
 
 class Minimum(Function):
+    """Elementwise min; the gradient as ``Maximum``'s, with "larger" for "smaller"."""
+
     def forward(self, a, b):
-        self.share_a = (a < b) + 0.5 * (a == b)
+        self.tie, self.larger_a, self.larger_b = a == b, a > b, a < b
         return np.minimum(a, b)
 
     def backward(self, grad):
-        share = constant(self.share_a.astype(grad._data.dtype, copy=False))
-        return grad * share, grad * (1 - share)
+        return _max_min_grads(grad, self.tie, self.larger_a, self.larger_b)
+
+
+def _max_min_grads(grad: Tensor, tie: np.ndarray, loses_a: np.ndarray,
+                   loses_b: np.ndarray) -> tuple:
+    """The gradients of max/min's two inputs: ``grad``, halved on ties, to each input except
+    where it lost (there exactly 0: a product with 0 would make an inf or NaN gradient NaN)."""
+    if tie.any():
+        grad = grad * constant(np.where(tie, 0.5, 1.0).astype(grad._data.dtype))
+    return KeepWhere(~loses_a)(grad), KeepWhere(~loses_b)(grad)
 
 
 class Where(Function):
@@ -431,6 +441,42 @@ class Clamp(Function):
         return KeepWhere(self.mask)(grad)
 
 
+class ClampTensor(Function):
+    """Clamp with tensor bounds (either may be absent): ``min(max(x, lo), hi)``. The
+    gradients are PyTorch's (``clamp_backward``, ``clamp_backward_min_max``), all selects:
+    to x where lo <= x <= hi (not at a NaN), to lo where x < lo and lo < hi, to hi where
+    x > hi or hi < lo (there the result is hi)."""
+
+    def __init__(self, has_lo: bool, has_hi: bool):
+        self.has_lo, self.has_hi = has_lo, has_hi
+
+    def forward(self, x, *bounds):
+        lo = bounds[0] if self.has_lo else None
+        hi = bounds[-1] if self.has_hi else None
+        out = x if lo is None else np.maximum(x, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        shape = out.shape
+        keep_x = np.ones(shape, dtype=bool)
+        if lo is not None:
+            keep_x &= x >= lo
+            self.keep_lo = np.broadcast_to(x < lo, shape) if hi is None else (x < lo) & (lo < hi)
+        if hi is not None:
+            self.keep_hi = np.broadcast_to(x > hi, shape) if lo is None else (x > hi) | (hi < lo)
+            keep_x &= x <= hi
+        self.keep_x = keep_x
+        return out
+
+    def backward(self, grad):
+        need = self.next_functions
+        grads = [KeepWhere(self.keep_x)(grad) if need[0] is not None else None]
+        if self.has_lo:
+            grads.append(KeepWhere(self.keep_lo)(grad) if need[1] is not None else None)
+        if self.has_hi:
+            grads.append(KeepWhere(self.keep_hi)(grad) if need[-1] is not None else None)
+        return tuple(grads)
+
+
 class ToDtype(Function):
     def __init__(self, np_dtype):
         self.np_dtype = np_dtype
@@ -631,12 +677,15 @@ def clamp(input, min=None, max=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        x, lo, hi = input, min, max
+        if lo is not None:
+            x, lo = promote("clamp", x, lo)
+        if hi is not None:
+            x, hi = promote("clamp", x, hi)
+            if lo is not None:  # hi may have widened x
+                x, lo = promote("clamp", x, lo)
+        bounds = [b for b in (lo, hi) if b is not None]
+        return ClampTensor(lo is not None, hi is not None)(x, *bounds)
     if input._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating))
                                              for b in (min, max)):
         input = to_dtype(input, _dtype.get_default_dtype())  # int tensor, float bound: float

@@ -175,6 +175,29 @@ class Hardtanh(Function):
         return KeepWhere(self.inside)(grad)
 
 
+class Hardswish(Function):
+    """x * relu6(x + 3) / 6. Its derivative, as PyTorch's ``hardswish_backward``: exactly 0
+    up to -3 (a select: an inf or NaN gradient there gives 0), x/3 + 1/2 strictly between -3
+    and 3, 1 from 3 on and at NaN."""
+
+    saves_inputs = True
+
+    def forward(self, x):
+        out = x + x.dtype.type(3)
+        np.clip(out, 0, 6, out=out)
+        out *= x
+        out /= 6
+        return out
+
+    def backward(self, grad):
+        x = self.saved_input(0)
+        data = x._data
+        # NaN fails every comparison and so takes the last branch (slope 1), as in PyTorch.
+        above = constant((~(data < 3)).astype(data.dtype))
+        slope = KeepWhere(data < 3)(x / 3 + 0.5) + above  # x/3 + 1/2 stays differentiable
+        return KeepWhere(~(data <= -3))(grad * slope)
+
+
 class Elu(Function):
     """x if x > 0 else alpha (e^x - 1); for x <= 0 the derivative is alpha e^x = y + alpha."""
 

@@ -190,8 +190,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
-    x = _check("hardswish", input)
-    out = x * (ops.clamp(x + 3, 0.0, 6.0) / 6)
+    out = nn_ops.Hardswish()(_check("hardswish", input))
     return _inplace(input, out) if inplace else out
 
 
