@@ -175,6 +175,26 @@ class Hardtanh(Function):
         return KeepWhere(self.inside)(grad)
 
 
+class Silu(Function):
+    """x * sigmoid(x), one op: its derivative s (1 + x (1 - s)) is formed first and multiplies
+    the gradient once, as in PyTorch (the composite x * sigmoid(x) adds two products, which
+    made an inf gradient NaN where the derivative is negative)."""
+
+    saves_inputs = True
+
+    def forward(self, x):
+        s = np.tanh(x * 0.5)  # sigmoid as (1 + tanh(x/2)) / 2: no overflow for any x
+        s *= 0.5
+        s += 0.5
+        s *= x
+        return s
+
+    def backward(self, grad):
+        x = self.saved_input(0)
+        s = x.sigmoid()
+        return grad * (s * (1 + x * (1 - s)))
+
+
 class Hardswish(Function):
     """x * relu6(x + 3) / 6. Its derivative, as PyTorch's ``hardswish_backward``: exactly 0
     up to -3 (a select: an inf or NaN gradient there gives 0), x/3 + 1/2 strictly between -3

@@ -1,7 +1,8 @@
 """Activation functions (``F.relu``, ``F.gelu``, ``F.softmax``, ...), as in PyTorch.
 
-Functions with a kink or a stability concern are single fused ops from ``ops.nn_ops``;
-smooth compositions (``silu = x * sigmoid(x)``) are written with tensor ops.
+Functions with a kink or a stability concern, and SiLU, are single fused ops from
+``ops.nn_ops``; other smooth compositions (``mish = x * tanh(softplus(x))``) are written
+with tensor ops.
 """
 from __future__ import annotations
 
@@ -144,7 +145,7 @@ def erf(input: Tensor) -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    out = input * ops.sigmoid(_check("silu", input))
+    out = nn_ops.Silu()(_check("silu", input))
     return _inplace(input, out) if inplace else out
 
 
