@@ -195,6 +195,23 @@ class Silu(Function):
         return grad * (s * (1 + x * (1 - s)))
 
 
+class Mish(Function):
+    """x * tanh(softplus(x)), one op for the same reason as ``Silu``: the derivative
+    t + x s (1 - t^2) (t = tanh(softplus(x)), s = sigmoid(x)) multiplies the gradient once."""
+
+    saves_inputs = True
+
+    def forward(self, x):
+        t = np.tanh(np.logaddexp(0, x))
+        t *= x
+        return t
+
+    def backward(self, grad):
+        x = self.saved_input(0)
+        t = Softplus(1.0, math.inf)(x).tanh()
+        return grad * (t + x * x.sigmoid() * (1 - t * t))
+
+
 class Hardswish(Function):
     """x * relu6(x + 3) / 6. Its derivative, as PyTorch's ``hardswish_backward``: exactly 0
     up to -3 (a select: an inf or NaN gradient there gives 0), x/3 + 1/2 strictly between -3

@@ -1,8 +1,8 @@
 """Activation functions (``F.relu``, ``F.gelu``, ``F.softmax``, ...), as in PyTorch.
 
-Functions with a kink or a stability concern, and SiLU, are single fused ops from
-``ops.nn_ops``; other smooth compositions (``mish = x * tanh(softplus(x))``) are written
-with tensor ops.
+Functions with a kink or a stability concern, and SiLU and Mish, are single fused ops from
+``ops.nn_ops`` (a derivative formed first multiplies the gradient once, as in PyTorch); other
+smooth compositions (``softsign = x / (1 + |x|)``) are written with tensor ops.
 """
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    out = input * softplus(_check("mish", input)).tanh()
+    out = nn_ops.Mish()(_check("mish", input))
     return _inplace(input, out) if inplace else out
 
 
