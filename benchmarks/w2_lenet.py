@@ -8,7 +8,7 @@ fc 10; cross-entropy; float32. Both libraries start from the same weights and da
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
 AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare),
 three runs: chainrule/PyTorch 1.36-1.40x at 1 thread (6.2-6.6 ms vs 4.4-4.8 ms), 1.91-2.01x
-at 2 threads (5.3-5.8 ms vs 2.7-2.9 ms).
+at 2 threads (5.3-5.8 ms vs 2.7-2.9 ms); a fourth run at the final commit: 1.42x and 1.91x.
 
 Where the time goes, 1 thread. chainrule's three conv ops take ~4.3 ms of the step (forward
 1.6, weight gradients 1.8, conv2's input gradient 0.9); the rest (pooling, ReLU, the linear

@@ -11,8 +11,8 @@ AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (commo
 three runs: chainrule/PyTorch 1.95-1.96x at 1 thread (72-73 ms vs 37 ms), 2.00-2.09x at 2
 threads (42-42.5 ms vs 20-21 ms; the convolutions, ReLU's backward and max pooling split
 their work over two threads, see ops/_parallel.py; before that, 2.47-3.19x). Three runs an
-hour earlier: 1.92-1.95x and 1.95-2.22x; at 2 threads this VM drifts between a fast and a
-slow phase (chainrule's step ~40 or ~45 ms).
+hour earlier: 1.92-1.95x and 1.95-2.22x; a fourth at the final commit: 2.01x and 2.00x. At 2
+threads this VM drifts between a fast and a slow phase (chainrule's step ~40 or ~45 ms).
 
 Where the time goes: the conv GEMMs take ~47 ms of chainrule's step at 1 thread, at
 102-119 GFLOP/s, the AVX2 kernels' peak here; PyTorch's AVX-512 convolutions do the same
