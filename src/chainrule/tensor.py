@@ -1063,6 +1063,9 @@ class Tensor:
     def sign(self):
         return _ops.sign(self)
 
+    def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
+        return _ops.nan_to_num(self, nan, posinf, neginf)
+
     def sin(self):
         return _ops.sin(self)
 

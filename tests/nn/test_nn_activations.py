@@ -51,6 +51,9 @@ ACTIVATIONS = [
     ("softmin", lambda m, x: m.softmin(x, dim=1)),
     ("glu", lambda m, x: m.glu(x, dim=-1)),
     ("threshold", lambda m, x: m.threshold(x, 0.5, -2.0)),
+    ("softshrink", lambda m, x: m.softshrink(x, 0.7)),
+    ("hardshrink", lambda m, x: m.hardshrink(x, 0.7)),
+    ("rrelu_eval", lambda m, x: m.rrelu(x, 0.1, 0.3)),
 ]
 
 
@@ -177,3 +180,53 @@ def test_hardswish_at_its_kinks_nan_and_inf_gradients():
         results.append([t.detach().numpy() for t in (y, g, h, k)])
     for ours, theirs in zip(*results):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_shrinks_at_the_edges_nan_inf_and_lambda_as_torch():
+    """softshrink/hardshrink: 0 on [-lambd, lambd] (ends included; +0.0, as PyTorch's
+    vectorized kernel, whose scalar kernel for an array's last elements gives -0.0 for
+    negative x), NaN and inf kept, the gradient exactly 0 inside and at NaN (as PyTorch's
+    vectorized kernels); softshrink refuses a negative lambda, hardshrink takes it."""
+    a = np.array([-2.0, -0.5, -0.25, 0.0, 0.25, 0.5, 2.0, np.nan, np.inf, -np.inf] * 4)
+    upstream = np.full(a.shape, np.inf)  # 40 elements: PyTorch's vectorized kernels run
+    for name in ("softshrink", "hardshrink"):
+        results = []
+        for lib, fn in ((chainrule, getattr(F, name)), (torch, getattr(TF, name))):
+            x = lib.tensor(a, requires_grad=True)
+            y = fn(x, 0.5)
+            (g,) = lib.autograd.grad(y, x, lib.tensor(upstream))
+            results.append((y.detach().numpy(), g.numpy()))
+        for ours, theirs in zip(*results):
+            np.testing.assert_array_equal(ours, theirs)
+        assert not np.signbit(results[0][0][1:6]).any()
+        assert results[0][1][7] == 0  # blocked at NaN
+    with pytest.raises(RuntimeError, match="softshrink: lambda must be in range"):
+        F.softshrink(chainrule.ones(3), -1.0)
+    np.testing.assert_array_equal(F.hardshrink(chainrule.tensor(a), -1.0).numpy(), a)
+    assert repr(nn.Softshrink()) == repr(torch.nn.Softshrink()) == "Softshrink(0.5)"
+    assert repr(nn.Hardshrink(0.3)) == repr(torch.nn.Hardshrink(0.3))
+
+
+def test_rrelu_draws_a_slope_per_element_in_training_and_uses_the_mean_in_eval():
+    chainrule.manual_seed(0)
+    a = np.linspace(-3, 3, 4001)
+    x = chainrule.tensor(a, requires_grad=True)
+    y = F.rrelu(x, 0.1, 0.3, training=True)
+    y.sum().backward()
+    slope = x.grad.numpy()
+    negative = a <= 0
+    np.testing.assert_array_equal(slope[~negative], 1.0)
+    assert slope[negative].min() >= 0.1 and slope[negative].max() <= 0.3
+    assert abs(slope[negative].mean() - 0.2) < 0.01  # uniform on [0.1, 0.3]
+    np.testing.assert_allclose(y.detach().numpy(), a * slope, rtol=0, atol=0)
+    module = nn.RReLU(0.1, 0.3)
+    assert repr(module) == repr(torch.nn.RReLU(0.1, 0.3)) == "RReLU(lower=0.1, upper=0.3)"
+    assert repr(nn.RReLU()) == repr(torch.nn.RReLU())
+    module.eval()
+    np.testing.assert_allclose(module(chainrule.tensor(a)).numpy(),
+                               torch.nn.RReLU(0.1, 0.3).eval()(torch.tensor(a)).numpy(),
+                               rtol=1e-15)
+    module.train()
+    assert not np.allclose(module(chainrule.tensor(a)).numpy(), module(chainrule.tensor(a)).numpy())
+    with pytest.raises(ValueError, match="rrelu: expected 0 <= lower <= upper"):
+        F.rrelu(chainrule.ones(2), 0.5, 0.1)

@@ -129,6 +129,21 @@ def emit_LeakyReLU(em, node, inp):
     return em.node("LeakyRelu", [_x(node, inp)], alpha=float(node.module.negative_slope))
 
 
+def emit_RReLU(em, node, inp):
+    # Exported for inference: the evaluation-mode slope, the mean of [lower, upper].
+    m = node.module
+    return em.node("LeakyRelu", [_x(node, inp)], alpha=(float(m.lower) + float(m.upper)) / 2)
+
+
+def emit_Softshrink(em, node, inp):
+    lambd = float(node.module.lambd)
+    return em.node("Shrink", [_x(node, inp)], bias=lambd, lambd=lambd)
+
+
+def emit_Hardshrink(em, node, inp):
+    return em.node("Shrink", [_x(node, inp)], bias=0.0, lambd=float(node.module.lambd))
+
+
 def emit_ELU(em, node, inp):
     return em.node("Elu", [_x(node, inp)], alpha=float(node.module.alpha))
 

@@ -60,7 +60,7 @@ SUPPORTED_LAYERS = (
     "LogSigmoid", "PReLU", "Softmax", "LogSoftmax", "Softmin",
     "Embedding", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Flatten", "Unflatten",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "GLU", "Threshold", "RMSNorm",
-    "Dropout3d",
+    "Dropout3d", "Softshrink", "Hardshrink", "RReLU",
 )
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 

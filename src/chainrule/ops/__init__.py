@@ -13,7 +13,7 @@ from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_
                        new_tensor, new_zeros, ones, ones_like, tensor, zeros, zeros_like)
 from .elementwise import (abs, absolute, add, addcdiv, addcmul, ceil, clamp, clip, clone,  # noqa
                           cos, div, divide, exp, expm1, floor, floor_divide, frac, lerp, log,
-                          log1p, log2, log10, maximum, minimum, mul, neg, negative, pow,
+                          log1p, log2, log10, maximum, minimum, mul, nan_to_num, neg, negative, pow,
                           reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin, sqrt,
                           square, sub, tan, tanh, to_dtype, true_divide, trunc, where)
 from .function import Function  # noqa: F401

@@ -695,6 +695,32 @@ def clamp(input, min=None, max=None):  # noqa: A002
 clip = clamp
 
 
+class NanToNum(Function):
+    """NaN, +inf and -inf replaced by given values; the gradient is ``grad * isfinite(x)``,
+    as PyTorch's (a product)."""
+
+    def __init__(self, nan, posinf, neginf):
+        self.nan, self.posinf, self.neginf = nan, posinf, neginf
+
+    def forward(self, x):
+        self.finite = np.isfinite(x)
+        return np.nan_to_num(x, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+
+    def backward(self, grad):
+        return grad * constant(self.finite.astype(grad._data.dtype))
+
+
+def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None):
+    """NaN to ``nan``, +inf to ``posinf`` and -inf to ``neginf`` (by default the largest and
+    lowest finite values of the dtype); integer and bool tensors come back unchanged."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nan_to_num(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input._data.dtype.kind not in "fc":
+        return clone(input)
+    return NanToNum(nan, posinf, neginf)(input)
+
+
 def _zero_grad_unary(fn):
     def op(input):
         if input._data.dtype.kind != "f":

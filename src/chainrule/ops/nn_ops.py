@@ -175,6 +175,47 @@ class Hardtanh(Function):
         return KeepWhere(self.inside)(grad)
 
 
+class Shrink(Function):
+    """Soft or hard shrinkage by ``lambd``, PyTorch's kernels: 0 where -lambd <= x <= lambd;
+    elsewhere x (hard) or x -+ lambd (soft), NaN kept. The gradient passes outside that
+    interval and is exactly 0 inside and at a NaN (a select; as PyTorch's vectorized kernels,
+    whose scalar kernels, for an array's last few elements, pass it at a NaN)."""
+
+    def __init__(self, lambd: float, soft: bool):
+        self.lambd, self.soft = lambd, soft
+
+    def forward(self, x):
+        lam = x.dtype.type(self.lambd)
+        self.inside = (x >= -lam) & (x <= lam)
+        self.outside = (x < -lam) | (x > lam)
+        zero = x.dtype.type(0)
+        if not self.soft:
+            return np.where(self.inside, zero, x)
+        # NaN is not inside, and x + lambd keeps it NaN, as in PyTorch. (PyTorch's scalar
+        # kernel, for an array's last few elements, gives -0.0 for negative x inside; its
+        # vectorized kernel, like this, +0.0.)
+        return np.where(self.inside, zero, np.where(x > lam, x - lam, x + lam))
+
+    def backward(self, grad):
+        return KeepWhere(self.outside)(grad)
+
+
+class RreluNoise(Function):
+    """Randomized leaky ReLU in training: each non-positive x is multiplied by its own slope
+    drawn uniformly from [lower, upper] (positive x by 1); the gradient is the same factor."""
+
+    def __init__(self, lower: float, upper: float, generator=None):
+        self.lower, self.upper, self.generator = lower, upper, generator
+
+    def forward(self, x):
+        slopes = _rng(self.generator).uniform(self.lower, self.upper, x.shape).astype(x.dtype)
+        self.noise = np.where(x > 0, x.dtype.type(1), slopes)
+        return x * self.noise
+
+    def backward(self, grad):
+        return grad * constant(self.noise)
+
+
 class Silu(Function):
     """x * sigmoid(x), one op: its derivative s (1 + x (1 - s)) is formed first and multiplies
     the gradient once, as in PyTorch (the composite x * sigmoid(x) adds two products, which

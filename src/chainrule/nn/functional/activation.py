@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from ... import ops
 from ...ops import nn_ops
 from ...tensor import Tensor
@@ -20,6 +22,7 @@ __all__ = [
     "erf",
     "gelu",
     "glu",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
@@ -33,11 +36,14 @@ __all__ = [
     "relu",
     "relu6",
     "relu_",
+    "rrelu",
+    "rrelu_",
     "selu",
     "sigmoid",
     "silu",
     "softmax",
     "softmin",
+    "softshrink",
     "softplus",
     "softsign",
     "tanh",
@@ -193,6 +199,41 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
     out = nn_ops.Hardswish()(_check("hardswish", input))
     return _inplace(input, out) if inplace else out
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd if x > lambd, x + lambd if x < -lambd, else 0."""
+    x = _check("softshrink", input)
+    if not 0 <= lambd <= np.finfo(x._data.dtype).max:
+        raise RuntimeError(f"softshrink: lambda must be in range [0, "
+                           f"{np.finfo(x._data.dtype).max:g}] for input dtype {x.dtype}, but "
+                           f"found {lambd}")
+    return nn_ops.Shrink(lambd, soft=True)(x)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x if x > lambd or x < -lambd, else 0."""
+    return nn_ops.Shrink(lambd, soft=False)(_check("hardshrink", input))
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: in training each non-positive x gets a slope drawn uniformly from
+    [lower, upper]; in evaluation the slope is (lower + upper) / 2."""
+    x = _check("rrelu", input)
+    if not 0 <= lower <= upper:
+        raise ValueError(f"rrelu: expected 0 <= lower <= upper, got lower={lower}, "
+                         f"upper={upper}")
+    if training:
+        out = nn_ops.RreluNoise(lower, upper)(x)
+    else:
+        out = nn_ops.LeakyRelu((lower + upper) / 2)(x)
+    return _inplace(input, out) if inplace else out
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
