@@ -371,3 +371,27 @@ def test_float_inf_and_nan_values():
     assert x.isinf().tolist() == [False, True, True, False]
     assert x.isnan().tolist() == [False, False, False, True]
     assert x.isfinite().tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64", None])
+def test_finfo_matches_torch(name):
+    ours = chainrule.finfo(getattr(chainrule, name)) if name else chainrule.finfo()
+    theirs = torch.finfo(getattr(torch, name)) if name else torch.finfo()
+    for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert ours.dtype == theirs.dtype and repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo_matches_torch(name):
+    ours, theirs = chainrule.iinfo(getattr(chainrule, name)), torch.iinfo(getattr(torch, name))
+    assert (ours.bits, ours.min, ours.max, ours.dtype) == (theirs.bits, theirs.min, theirs.max,
+                                                            theirs.dtype)
+    assert repr(ours) == repr(theirs)
+
+
+def test_finfo_and_iinfo_refuse_the_other_kind():
+    with pytest.raises(TypeError, match="finfo: expected a floating-point dtype"):
+        chainrule.finfo(chainrule.int32)
+    with pytest.raises(TypeError, match="iinfo: expected an integer dtype"):
+        chainrule.iinfo(chainrule.float32)

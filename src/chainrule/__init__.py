@@ -12,8 +12,9 @@ _tune_malloc()  # reuse freed array memory between steps (see _malloc.py)
 
 from . import _dtype  # noqa: E402
 from ._device import device
-from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa
-                     int8, int16, int32, int64, set_default_dtype, uint8)
+from ._dtype import (bool_ as bool, dtype, finfo, float16, float32, float64,  # noqa
+                     get_default_dtype, iinfo, int8, int16, int32, int64, set_default_dtype,
+                     uint8)
 from .tensor import Size, Tensor
 from . import ops
 from .ops import *  # noqa: F401,F403  (the functional API: chainrule.add, chainrule.cat, ...)

@@ -135,3 +135,38 @@ def result_type(tensor_dtypes, zero_dim_dtypes=(), scalars=()) -> np.dtype:
                 return _default_float.np
             return out
     raise AssertionError("unreachable")
+
+
+class finfo:  # noqa: N801 - PyTorch's spelling
+    """Machine limits of a floating-point dtype (``chainrule.finfo(chainrule.float32).eps``);
+    without an argument, of the default dtype."""
+
+    def __init__(self, type: dtype | None = None):  # noqa: A002 - PyTorch's name
+        d = _default_float if type is None else type
+        if not isinstance(d, dtype) or not d.is_floating_point:
+            raise TypeError(f"finfo: expected a floating-point dtype, got {d!r}")
+        info = np.finfo(d.np)
+        self.dtype = d.name
+        self.bits = info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801 - PyTorch's spelling
+    """Limits of an integer dtype (``chainrule.iinfo(chainrule.int32).max``)."""
+
+    def __init__(self, type: dtype):  # noqa: A002 - PyTorch's name
+        if not isinstance(type, dtype) or type._category != 1:
+            raise TypeError(f"iinfo: expected an integer dtype, got {type!r}")
+        info = np.iinfo(type.np)
+        self.dtype = type.name
+        self.bits, self.min, self.max = info.bits, int(info.min), int(info.max)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
