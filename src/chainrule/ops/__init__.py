@@ -11,16 +11,20 @@ from .comparison import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise
 from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy,  # noqa
                        full, full_like, linspace, logspace, new_empty, new_full, new_ones,
                        new_tensor, new_zeros, ones, ones_like, tensor, zeros, zeros_like)
-from .elementwise import (abs, absolute, add, addcdiv, addcmul, ceil, clamp, clip, clone,  # noqa
-                          cos, div, divide, exp, expm1, floor, floor_divide, frac, lerp, log,
-                          log1p, log2, log10, maximum, minimum, mul, nan_to_num, neg, negative, pow,
-                          reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin, sqrt,
-                          square, sub, tan, tanh, to_dtype, true_divide, trunc, where)
+from .elementwise import (abs, absolute, acos, acosh, add, addcdiv, addcmul, arccos,  # noqa
+                          arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
+                          atan2, atanh, ceil, clamp, clip, clone, cos, cosh, deg2rad, div,
+                          divide, exp, expm1, floor, floor_divide, frac, lerp, log, log1p, log2,
+                          log10, logaddexp, maximum, minimum, mul, nan_to_num, neg, negative,
+                          pow, rad2deg, reciprocal, relu, remainder, round, rsqrt, sigmoid,
+                          sign, sin, sinh, sqrt, square, sub, tan, tanh, to_dtype, true_divide,
+                          trunc, where)
 from .function import Function  # noqa: F401
 from .indexing import (argwhere, gather, getitem, index_add, index_put, index_select,  # noqa
                        masked_fill, masked_select, nonzero, scatter, scatter_add, setitem,
                        take, take_along_dim)
 from .inplace import add_, copy_, div_, fill_, inplace, mul_, pow_, sub_, zero_  # noqa: F401
+from .nn_ops import erf  # noqa: F401
 from .linalg import addmm, bmm, dot, ger, inner, matmul, mm, mv, outer  # noqa: F401
 from .printing import format_tensor, set_printoptions  # noqa: F401
 from .random import (Generator, bernoulli, default_generator, get_rng_state,  # noqa: F401

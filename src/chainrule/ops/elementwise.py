@@ -5,6 +5,8 @@ again). Broadcasting is undone by the engine, not here.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _dtype
@@ -658,6 +660,105 @@ sigmoid = _unary(Sigmoid)
 relu = _unary(Relu, float_only=False)
 abs = _unary(Abs, float_only=False)  # noqa: A001
 absolute = abs
+
+
+class _Smooth(Function):
+    """A smooth elementwise function of one input: forward applies ``ufunc``; backward
+    multiplies the gradient once by ``derivative(x)``, written with tensor ops so that it is
+    differentiable again (PyTorch's formulas)."""
+
+    saves_inputs = True
+    ufunc = None
+    derivative = None
+
+    def forward(self, x):
+        return type(self).ufunc(x)
+
+    def backward(self, grad):
+        return grad * type(self).derivative(self.saved_input(0))
+
+
+def _smooth(name: str, ufunc, derivative):
+    cls = type(name.capitalize(), (_Smooth,), {"ufunc": staticmethod(ufunc),
+                                               "derivative": staticmethod(derivative)})
+    return _unary(cls)
+
+
+asin = _smooth("asin", np.arcsin, lambda x: rsqrt(1 - x * x))
+acos = _smooth("acos", np.arccos, lambda x: -rsqrt(1 - x * x))
+atan = _smooth("atan", np.arctan, lambda x: 1 / (x * x + 1))
+sinh = _smooth("sinh", np.sinh, lambda x: cosh(x))
+cosh = _smooth("cosh", np.cosh, lambda x: sinh(x))
+asinh = _smooth("asinh", np.arcsinh, lambda x: rsqrt(x * x + 1))
+acosh = _smooth("acosh", np.arccosh, lambda x: rsqrt(x * x - 1))
+atanh = _smooth("atanh", np.arctanh, lambda x: 1 / (1 - x * x))
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+class _SmoothBinary(Function):
+    """A smooth elementwise function of two inputs: forward applies ``ufunc``; backward
+    multiplies the gradient by each partial derivative, ``partials(a, b)``, tensor ops."""
+
+    saves_inputs = True
+    ufunc = None
+    partials = None
+
+    def forward(self, a, b):
+        return type(self).ufunc(a, b)
+
+    def backward(self, grad):
+        d_a, d_b = type(self).partials(*self.saved_inputs())
+        need_a, need_b = self.next_functions
+        return (grad * d_a if need_a else None), (grad * d_b if need_b else None)
+
+
+def _atan2_partials(y, x):  # atan2(y, x): d/dy = x / r^2, d/dx = -y / r^2
+    r2 = x * x + y * y
+    return x / r2, -y / r2
+
+
+Atan2 = type("Atan2", (_SmoothBinary,), {"ufunc": staticmethod(np.arctan2),
+                                         "partials": staticmethod(_atan2_partials)})
+# log(e^a + e^b) without overflow; d/da = sigmoid(a - b), d/db = sigmoid(b - a)
+LogAddExp = type("LogAddExp", (_SmoothBinary,), {
+    "ufunc": staticmethod(np.logaddexp),
+    "partials": staticmethod(lambda a, b: (sigmoid(a - b), sigmoid(b - a)))})
+
+
+def _binary_float(op: str, cls, input, other):
+    a, b = promote(op, input, other)
+    if not isinstance(a, Tensor) or a._data.dtype.kind != "f":
+        a = to_dtype(as_tensor_arg(op, a), _dtype.get_default_dtype())
+        a, b = promote(op, a, b)
+    return cls()(a, b)
+
+
+def atan2(input, other):
+    """The angle of the point (other, input), i.e. atan(input / other) in the right quadrant."""
+    return _binary_float("atan2", Atan2, input, other)
+
+
+arctan2 = atan2
+
+
+def logaddexp(input, other):
+    """log(exp(input) + exp(other)), computed without overflow."""
+    return _binary_float("logaddexp", LogAddExp, input, other)
+
+
+def deg2rad(input):
+    return mul(_floating(input), math.pi / 180)
+
+
+def rad2deg(input):
+    return mul(_floating(input), 180 / math.pi)
+
+
+def _floating(input):
+    if input._data.dtype.kind != "f":
+        return to_dtype(input, _dtype.get_default_dtype())
+    return input
 
 
 def log2(input):
