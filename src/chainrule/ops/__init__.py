@@ -19,6 +19,7 @@ from .elementwise import (abs, absolute, acos, acosh, add, addcdiv, addcmul, arc
                           pow, rad2deg, reciprocal, relu, remainder, round, rsqrt, sigmoid,
                           sign, sin, sinh, sqrt, square, sub, tan, tanh, to_dtype, true_divide,
                           trunc, where)
+from .einsum import einsum  # noqa: F401
 from .function import Function  # noqa: F401
 from .indexing import (argwhere, gather, getitem, index_add, index_put, index_select,  # noqa
                        masked_fill, masked_select, nonzero, scatter, scatter_add, setitem,

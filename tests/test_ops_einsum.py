@@ -1,0 +1,88 @@
+"""einsum against PyTorch: matrix products, batches, transposes, sums, outer products,
+diagonals and traces (repeated letters), ellipses (broadcast, right-aligned), the implicit
+output, three or more operands, size-1 broadcasting; values, gradients, finite differences,
+second derivatives; errors."""
+import numpy as np
+import pytest
+import torch
+from conformance import Case, T, params, run_case, spec, strided
+
+import chainrule
+from chainrule.autograd import gradgradcheck
+
+
+def E(equation):
+    return lambda m, *xs: m.einsum(equation, *xs)
+
+
+CASES = [
+    Case("matmul", E("ij,jk->ik"), [spec(3, 4), spec(4, 5)]),
+    Case("matmul_implicit", E("ij,jk"), [spec(2, 3), T(3, 4)]),
+    Case("batched", E("bij,bjk->bik"), [spec(2, 3, 4), strided(2, 4, 3)]),
+    Case("transpose", E("ij->ji"), [spec(3, 4)]),
+    Case("implicit_sorted", E("ba"), [spec(3, 4)]),
+    Case("sum_all", E("ij->"), [spec(3, 4)]),
+    Case("sum_rows", E("ij->i"), [spec(3, 4)]),
+    Case("outer", E("i,j->ij"), [spec(3), spec(4)]),
+    Case("dot", E("i,i->"), [spec(5), spec(5)]),
+    Case("hadamard", E("ij,ij->ij"), [spec(3, 4), spec(3, 4)]),
+    Case("broadcast_size1", E("ij,ij->ij"), [spec(1, 4), spec(3, 4)]),
+    Case("diagonal", E("ii->i"), [spec(4, 4)]),
+    Case("trace", E("ii"), [spec(4, 4)]),
+    Case("diag_batch", E("bii->b"), [spec(2, 3, 3)]),
+    Case("repeated_three", E("iij->j"), [spec(3, 3, 2)]),
+    Case("ellipsis", E("...ij,...jk->...ik"), [spec(2, 3, 4), spec(4, 2)]),
+    Case("ellipsis_right_aligned", E("...j,...j->..."), [spec(2, 1, 3), spec(4, 3)]),
+    Case("ellipsis_implicit", E("...ij"), [spec(2, 3, 4)]),
+    Case("ellipsis_transpose", E("i...->...i"), [spec(3, 2, 4)]),
+    Case("three_operands", E("ij,jk,kl->il"), [spec(2, 3), spec(3, 4), spec(4, 2)]),
+    Case("bilinear", E("bi,oij,bj->bo"), [spec(2, 3), spec(4, 3, 5), spec(2, 5)]),
+    Case("attention_scores", E("bhqd,bhkd->bhqk"), [spec(2, 2, 3, 4), spec(2, 2, 5, 4)]),
+    Case("summed_only_in_one", E("ij,k->ik"), [spec(2, 3), spec(4)]),
+    Case("list_of_operands", lambda m, a, b: m.einsum("ij,jk->ik", [a, b]),
+         [spec(2, 3), spec(3, 2)]),
+]
+
+
+@pytest.mark.parametrize("case,dtype", params(CASES))
+def test_einsum(case, dtype):
+    run_case(case, dtype)
+
+
+@pytest.mark.parametrize("equation,shapes", [
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("ii->i", [(3, 3)]),
+    ("bii,bj->bj", [(2, 3, 3), (2, 4)]),
+    ("...ij,...j->...i", [(2, 3, 4), (4,)]),
+])
+def test_einsum_second_derivatives(equation, shapes):
+    rng = np.random.default_rng(0)
+    xs = [chainrule.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert gradgradcheck(lambda *a: chainrule.einsum(equation, *a), xs)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: chainrule.einsum("ij,jk->ik", chainrule.ones(2, 3), chainrule.ones(4, 2)),
+     RuntimeError, "subscript 'j' has size 3 in one operand and 4"),
+    (lambda: chainrule.einsum("ij,j", chainrule.ones(2, 3)), RuntimeError,
+     "2 operands in the equation"),
+    (lambda: chainrule.einsum("ijk", chainrule.ones(2, 3)), RuntimeError,
+     "name 3 dimensions, but the operand has 2"),
+    (lambda: chainrule.einsum("i,i", chainrule.ones(3), chainrule.ones(3).double()),
+     RuntimeError, "expected operands of one dtype"),
+    (lambda: chainrule.einsum("ij->ik", chainrule.ones(2, 3)), RuntimeError,
+     "must be distinct letters that appear"),
+    (lambda: chainrule.einsum("i1->i", chainrule.ones(2, 3)), RuntimeError,
+     "invalid subscripts"),
+])
+def test_einsum_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_einsum_matches_torch_in_float32_on_a_large_product():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((64, 128)), rng.standard_normal((128, 32))
+    ours = chainrule.einsum("ik,kj->ij", chainrule.tensor(a), chainrule.tensor(b))
+    theirs = torch.einsum("ik,kj->ij", torch.tensor(a), torch.tensor(b))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
