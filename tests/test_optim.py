@@ -412,22 +412,24 @@ def test_repr_lists_groups():
     assert text.startswith("SGD (") and "Parameter Group 0" in text and "lr: 0.1" in text
 
 
-def test_sgd_step_overhead_is_small():
-    """Beyond the arithmetic, a step over 6 small tensors costs microseconds of Python."""
-    import time
-    params = [chainrule.zeros(s, requires_grad=True) for s in [(8, 4), (8,), (8, 8), (8,),
-                                                                (2, 8), (2,)]]
+def test_sgd_step_works_in_place_without_new_arrays():
+    """In steady state a momentum-SGD step updates parameters and buffers in place and reuses
+    its scratch memory: it allocates no parameter-sized arrays. (Its speed is measured in
+    benchmarks/, not asserted here: a timed test fails on a busy machine.)"""
+    import tracemalloc
+    params = [chainrule.zeros(s, requires_grad=True) for s in [(256, 128), (256,), (64, 256)]]
     for p in params:
         p.grad = chainrule.ones(p.shape)
     opt = optim.SGD(params, lr=0.01, momentum=0.9)
     opt.step()
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(200):
-            opt.step()
-        best = min(best, (time.perf_counter() - start) / 200)
-    assert best < 200e-6, f"SGD step took {best * 1e6:.1f} us"
+    opt.step()  # momentum buffers and scratch exist from here on
+    before = [p._data for p in params]
+    tracemalloc.start()
+    opt.step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 16 * 1024, f"an SGD step allocated {peak} bytes"  # one array: >= 64 KiB
+    assert all(p._data is a for p, a in zip(params, before))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.zero_grad()
