@@ -86,3 +86,53 @@ def test_einsum_matches_torch_in_float32_on_a_large_product():
     ours = chainrule.einsum("ik,kj->ij", chainrule.tensor(a), chainrule.tensor(b))
     theirs = torch.einsum("ik,kj->ij", torch.tensor(a), torch.tensor(b))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# -- functions built on einsum and on the shape/reduction ops ------------------------------------
+def _with_nans(x):
+    return x.masked_fill(x > 0.5, float("nan"))
+
+
+BUILT = [
+    Case("trace", lambda m, x: m.trace(x) + x.trace(), [spec(4, 4)]),
+    Case("trace_rect", lambda m, x: m.trace(x), [T(3, 5)]),
+    Case("tensordot_int", lambda m, a, b: m.tensordot(a, b, dims=2),
+         [spec(2, 3, 4), spec(3, 4, 5)]),
+    Case("tensordot_lists", lambda m, a, b: m.tensordot(a, b, dims=([0, -1], [2, 0])),
+         [spec(2, 3, 4), spec(4, 5, 2)]),
+    Case("tensordot_0", lambda m, a, b: m.tensordot(a, b, dims=0), [spec(2), spec(3)]),
+    Case("diag_vector", lambda m, v: m.diag(v), [spec(4)]),
+    Case("diag_vector_offset", lambda m, v: m.diag(v, -2) + m.diag(v, 2).t(), [spec(3)]),
+    Case("diag_matrix", lambda m, x: x.diag(1) + m.diag(x, -1)[:2].sum(), [spec(3, 4)]),
+    Case("meshgrid_ij", lambda m, a, b: tuple(m.meshgrid(a, b, indexing="ij")),
+         [spec(3), spec(4)]),
+    Case("meshgrid_xy", lambda m, a, b, c: tuple(m.meshgrid([a, b, c], indexing="xy")),
+         [spec(2), spec(3), spec(4)]),
+    Case("repeat_interleave_int", lambda m, x: m.repeat_interleave(x, 2, dim=1), [spec(2, 3)]),
+    Case("repeat_interleave_flat", lambda m, x: x.repeat_interleave(3), [T(2, 3)]),
+    Case("repeat_interleave_counts",
+         lambda m, x: x.repeat_interleave(m.tensor([2, 0, 1]), dim=-1), [spec(2, 3)]),
+    Case("nansum", lambda m, x: m.nansum(_with_nans(x), 1), [spec(3, 4)]),
+    Case("nansum_all_method", lambda m, x: _with_nans(x).nansum(), [spec(3, 4)]),
+    Case("nanmean", lambda m, x: m.nanmean(_with_nans(x), 0, keepdim=True), [spec(3, 4)]),
+]
+
+
+@pytest.mark.parametrize("case,dtype", params(BUILT))
+def test_built_on_einsum_and_shape_ops(case, dtype):
+    run_case(case, dtype)
+
+
+def test_built_ops_errors():
+    with pytest.raises(RuntimeError, match="trace: expected a matrix"):
+        chainrule.trace(chainrule.ones(3))
+    with pytest.raises(RuntimeError, match="diag: supports 1-D or 2-D"):
+        chainrule.diag(chainrule.ones(2, 2, 2))
+    with pytest.raises(RuntimeError, match="both dimension lists should have the same length"):
+        chainrule.tensordot(chainrule.ones(2, 3), chainrule.ones(3, 2), dims=([1], [0, 1]))
+    with pytest.raises(RuntimeError, match="repeat_interleave: repeats must be"):
+        chainrule.repeat_interleave(chainrule.ones(3), chainrule.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="meshgrid: indexing must be"):
+        chainrule.meshgrid(chainrule.ones(2), indexing="yx")
+    np.testing.assert_array_equal(chainrule.repeat_interleave(chainrule.tensor([2, 0, 3])).numpy(),
+                                  torch.repeat_interleave(torch.tensor([2, 0, 3])).numpy())

@@ -1110,6 +1110,21 @@ class Tensor:
     def erf(self):
         return _ops.erf(self)
 
+    def trace(self):
+        return _ops.trace(self)
+
+    def diag(self, diagonal: int = 0):
+        return _ops.diag(self, diagonal)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def nansum(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _ops.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _ops.nanmean(self, dim, keepdim, dtype=dtype)
+
     def sin(self):
         return _ops.sin(self)
 

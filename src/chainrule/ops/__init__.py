@@ -19,7 +19,7 @@ from .elementwise import (abs, absolute, acos, acosh, add, addcdiv, addcmul, arc
                           pow, rad2deg, reciprocal, relu, remainder, round, rsqrt, sigmoid,
                           sign, sin, sinh, sqrt, square, sub, tan, tanh, to_dtype, true_divide,
                           trunc, where)
-from .einsum import einsum  # noqa: F401
+from .einsum import einsum, tensordot, trace  # noqa: F401
 from .function import Function  # noqa: F401
 from .indexing import (argwhere, gather, getitem, index_add, index_put, index_select,  # noqa
                        masked_fill, masked_select, nonzero, scatter, scatter_add, setitem,
@@ -34,13 +34,14 @@ from .random import (Generator, bernoulli, default_generator, get_rng_state,  # 
                      set_rng_state)
 from .reduction import (all, amax, amin, aminmax, any, argmax, argmin, argsort,  # noqa: F401
                         count_nonzero, cumsum, kthvalue, log_softmax, logsumexp, max, mean,
-                        median, min, norm, prod, softmax, sort, std, std_mean, sum, sum_to_size,
-                        topk, var, var_mean)
+                        median, min, nanmean, nansum, norm, prod, softmax, sort, std,
+                        std_mean, sum, sum_to_size, topk, var, var_mean)
 from .shape import (atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cat,  # noqa: F401
-                    chunk, concat, concatenate, diagonal, expand, flatten, flip, fliplr,
-                    flipud, hstack, movedim, moveaxis, narrow, permute, repeat, reshape, roll,
-                    select, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
-                    transpose, tril, triu, unbind, unflatten, unsqueeze, view, vstack)
+                    chunk, concat, concatenate, diag, diagonal, expand, flatten, flip, fliplr,
+                    flipud, hstack, meshgrid, movedim, moveaxis, narrow, permute, repeat,
+                    repeat_interleave, reshape, roll, select, split, squeeze, stack, swapaxes,
+                    swapdims, t, tensor_split, tile, transpose, tril, triu, unbind, unflatten,
+                    unsqueeze, view, vstack)
 
 
 multiply = mul

@@ -152,3 +152,39 @@ def einsum(equation: str, *operands) -> Tensor:
                                  f"in one operand and {n} in another ({equation!r}; "
                                  + ", ".join(describe(x) for x in tensors) + ")")
     return Einsum(inputs, output)(*tensors)
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of a matrix's main diagonal (of a rectangular one too, as PyTorch's)."""
+    from .shape import diagonal
+    if not isinstance(input, Tensor) or input._data.ndim != 2:
+        got = describe(input) if isinstance(input, Tensor) else type(input).__name__
+        raise RuntimeError(f"trace: expected a matrix, got {got}")
+    return diagonal(input).sum()
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """Sum of products over ``dims`` of ``a`` and ``b``: an int n (a's last n dims with b's
+    first n) or two lists of dims, as ``torch.tensordot``."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0 or dims > min(a._data.ndim, b._data.ndim):
+            raise RuntimeError(f"tensordot: expected 0 <= dims <= {min(a.ndim, b.ndim)} for "
+                               f"{describe(a)} and {describe(b)}, got {dims}")
+        dims_a = list(range(a._data.ndim - dims, a._data.ndim))
+        dims_b = list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError(f"tensordot: both dimension lists should have the same length, got "
+                           f"{dims_a} and {dims_b}")
+    dims_a = [d % a._data.ndim for d in dims_a]
+    dims_b = [d % b._data.ndim for d in dims_b]
+    subs_a = _LETTERS[:a._data.ndim]
+    free = iter(_LETTERS[a._data.ndim:])
+    subs_b = "".join(subs_a[dims_a[dims_b.index(i)]] if i in dims_b else next(free)
+                     for i in range(b._data.ndim))
+    out = "".join(c for i, c in enumerate(subs_a) if i not in dims_a) + \
+        "".join(c for i, c in enumerate(subs_b) if i not in dims_b)
+    return einsum(f"{subs_a},{subs_b}->{out}", a, b)

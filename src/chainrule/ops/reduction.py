@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd import engine
 from ..tensor import Tensor
-from ._util import constant, normalize_dim, normalize_dims, unbroadcast
+from ._util import constant, describe, normalize_dim, normalize_dims, unbroadcast
 from .elementwise import to_dtype, where
 from .function import Function
 
@@ -552,3 +552,20 @@ def all(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 def count_nonzero(input, dim=None) -> Tensor:
     dims = normalize_dims("count_nonzero", dim, input._data.ndim)
     return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=dims), dtype=np.int64))
+
+
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """``sum`` with NaNs counted as zero (their gradient is zero)."""
+    from .comparison import isnan
+    if input._data.dtype.kind == "f":
+        input = where(isnan(input), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """``mean`` over the elements that are not NaN (NaN where all are)."""
+    from .comparison import isnan
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"nanmean: expected a floating-point tensor, got {describe(input)}")
+    counts = sum(~isnan(input), dim, keepdim)
+    return nansum(input, dim, keepdim, dtype=dtype) / counts

@@ -525,3 +525,65 @@ def atleast_1d(input: Tensor) -> Tensor:
 def atleast_2d(input: Tensor) -> Tensor:
     return reshape(input, (1,) * (2 - input._data.ndim) + input._data.shape) \
         if input._data.ndim < 2 else input
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A vector's square matrix with it on the ``diagonal``-th diagonal, or a matrix's
+    ``diagonal``-th diagonal as a vector, as ``torch.diag``."""
+    nd = input._data.ndim
+    if nd == 1:
+        n = input._data.shape[0] + builtins.abs(diagonal)
+        return DiagonalEmbed(diagonal, 0, 1, (n, n))(input)
+    if nd == 2:
+        return globals()["diagonal"](input, diagonal)
+    raise RuntimeError(f"diag: supports 1-D or 2-D tensors, got {describe(input)}")
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-D tensors: with ``indexing="ij"`` (the default) output k
+    varies along dim k; with ``"xy"`` the first two dims are swapped (as NumPy's)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors or any(t._data.ndim > 1 for t in tensors):
+        raise RuntimeError("meshgrid: expected one or more 0-D or 1-D tensors, got "
+                           + ", ".join(describe(t) for t in tensors))
+    sizes = [t._data.size for t in tensors]
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        order[0], order[1] = 1, 0
+    shape = [sizes[k] for k in order]
+    grids = []
+    for k, t in enumerate(tensors):
+        view = [1] * len(tensors)
+        view[order.index(k)] = sizes[k]
+        grids.append(expand(reshape(t, view), shape))
+    return tuple(grids)
+
+
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place, as
+    ``torch.repeat_interleave``; ``repeats`` is an int or a tensor with one count per slice.
+    With no ``repeats``, ``input`` holds the counts and the result is the repeated indices."""
+    from .indexing import index_select
+    if repeats is None:
+        counts = input._data
+        return Tensor._make(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    if dim is None:
+        input, dim = reshape(input, (-1,)), 0
+    d = normalize_dim("repeat_interleave", dim, input._data.ndim)
+    n = input._data.shape[d]
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)) or (counts < 0).any():
+        raise RuntimeError(f"repeat_interleave: repeats must be a non-negative int or a 1-D "
+                           f"tensor of {n} counts for {describe(input)} along dim {d}, got "
+                           f"{repeats!r}")
+    index = np.repeat(np.arange(n, dtype=np.int64), counts.reshape(-1) if counts.ndim else counts)
+    if output_size is not None and output_size != index.size:
+        raise RuntimeError(f"repeat_interleave: output_size={output_size}, but the repeats give "
+                           f"{index.size}")
+    return index_select(input, d, Tensor._make(index))
