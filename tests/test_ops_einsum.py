@@ -136,3 +136,41 @@ def test_built_ops_errors():
         chainrule.meshgrid(chainrule.ones(2), indexing="yx")
     np.testing.assert_array_equal(chainrule.repeat_interleave(chainrule.tensor([2, 0, 3])).numpy(),
                                   torch.repeat_interleave(torch.tensor([2, 0, 3])).numpy())
+
+
+PRODUCTS = [
+    Case("cross_dim", lambda m, a, b: m.cross(a, b, dim=1), [spec(4, 3), spec(4, 3)]),
+    Case("cross_default_dim_broadcast", lambda m, a, b: m.cross(a, b), [spec(3, 2), spec(3, 1)]),
+    Case("cross_method_negdim", lambda m, a, b: a.cross(b, dim=-1), [strided(2, 3), spec(1, 3)]),
+    Case("kron", lambda m, a, b: m.kron(a, b), [spec(2, 3), spec(4, 2)]),
+    Case("kron_ranks", lambda m, a, b: a.kron(b), [spec(3), spec(2, 2, 2)]),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using (torch|chainrule).cross without specifying the dim")
+@pytest.mark.parametrize("case,dtype", params(PRODUCTS))
+def test_cross_and_kron(case, dtype):
+    run_case(case, dtype)
+
+
+@pytest.mark.parametrize("kw", [{}, {"return_inverse": True}, {"return_counts": True},
+                                {"return_inverse": True, "return_counts": True, "dim": 0},
+                                {"dim": 1, "return_counts": True}])
+def test_unique_matches_torch(kw):
+    a = np.array([[3, 1, 2, 1], [3, 1, 2, 1], [0, 5, 5, 0]])
+    ours = chainrule.unique(chainrule.tensor(a), **kw)
+    theirs = torch.unique(torch.tensor(a), **kw)
+    ours, theirs = (ours, theirs) if isinstance(theirs, tuple) else ((ours,), (theirs,))
+    for o, t in zip(ours, theirs):
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+        assert str(o.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+
+
+def test_cross_errors():
+    with pytest.warns(UserWarning, match="without specifying the dim"), \
+            pytest.raises(RuntimeError, match="cross: no dimension of size 3"):
+        chainrule.cross(chainrule.ones(2, 2), chainrule.ones(2, 2))
+    with pytest.raises(RuntimeError, match="cross: inputs must have the same number"):
+        chainrule.cross(chainrule.ones(2, 3), chainrule.ones(3))
+    with pytest.raises(RuntimeError, match="cross: dimension 0 does not have size 3"):
+        chainrule.cross(chainrule.ones(2, 3), chainrule.ones(2, 3), dim=0)

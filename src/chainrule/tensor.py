@@ -1125,6 +1125,16 @@ class Tensor:
     def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
         return _ops.nanmean(self, dim, keepdim, dtype=dtype)
 
+    def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+               return_counts: bool = False, dim=None):
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def cross(self, other, dim=None):
+        return _ops.cross(self, other, dim)
+
+    def kron(self, other):
+        return _ops.kron(self, other)
+
     def sin(self):
         return _ops.sin(self)
 

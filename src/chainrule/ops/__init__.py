@@ -23,10 +23,10 @@ from .einsum import einsum, tensordot, trace  # noqa: F401
 from .function import Function  # noqa: F401
 from .indexing import (argwhere, gather, getitem, index_add, index_put, index_select,  # noqa
                        masked_fill, masked_select, nonzero, scatter, scatter_add, setitem,
-                       take, take_along_dim)
+                       take, take_along_dim, unique)
 from .inplace import add_, copy_, div_, fill_, inplace, mul_, pow_, sub_, zero_  # noqa: F401
 from .nn_ops import erf  # noqa: F401
-from .linalg import addmm, bmm, dot, ger, inner, matmul, mm, mv, outer  # noqa: F401
+from .linalg import addmm, bmm, cross, dot, ger, inner, kron, matmul, mm, mv, outer  # noqa
 from .printing import format_tensor, set_printoptions  # noqa: F401
 from .random import (Generator, bernoulli, default_generator, get_rng_state,  # noqa: F401
                      initial_seed, manual_seed, multinomial, normal, rand, rand_like,

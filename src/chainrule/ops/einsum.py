@@ -34,9 +34,6 @@ class Einsum(Function):
     def __init__(self, inputs: list, output: str):
         self.inputs, self.output = inputs, output
 
-    def name(self) -> str:
-        return "EinsumBackward0"
-
     def forward(self, *arrays):
         equation = ",".join(self.inputs) + "->" + self.output
         return np.einsum(equation, *arrays, optimize=len(arrays) > 1)  # BLAS where it can

@@ -425,3 +425,22 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim: int | None = None):
+    """The distinct elements (or, with ``dim``, the distinct slices along it), sorted; with
+    ``return_inverse`` the index of each input element (slice) among them, with
+    ``return_counts`` how often each occurs. Not differentiable (as in PyTorch). The result
+    is sorted whatever ``sorted`` says, as PyTorch's CPU kernel returns it."""
+    data = input._data
+    axis = None if dim is None else normalize_dim("unique", dim, data.ndim)
+    values, inverse, counts = np.unique(data, return_inverse=True, return_counts=True,
+                                        axis=axis)
+    out = [Tensor._make(values)]
+    if return_inverse:
+        shape = data.shape if axis is None else (data.shape[axis],)
+        out.append(Tensor._make(inverse.reshape(shape).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+

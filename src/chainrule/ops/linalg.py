@@ -104,3 +104,61 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
         prod = prod * alpha
     return prod + (input if beta == 1 else input * beta)
 
+
+
+class Cross(Function):
+    """The cross product of 3-vectors along ``dim``. With L = g . (a x b) = a . (b x g) =
+    b . (g x a): dL/da = b x g, dL/db = g x a."""
+
+    saves_inputs = True
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, a, b):
+        return np.cross(a, b, axis=self.dim)
+
+    def backward(self, grad):
+        a, b = self.saved_inputs()
+        need_a, need_b = self.next_functions
+        return (Cross(self.dim)(b, grad) if need_a else None), \
+            (Cross(self.dim)(grad, a) if need_b else None)
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """The cross product of the 3-vectors along ``dim`` (by default, as PyTorch's deprecated
+    default, the first dim of size 3); inputs of equal rank, their other dims broadcast."""
+    from ._util import normalize_dim, promote
+    from .shape import broadcast_tensors
+    a, b = promote("cross", input, other)
+    a, b = as_tensor_arg("cross", a), as_tensor_arg("cross", b)
+    if a._data.ndim != b._data.ndim:
+        raise RuntimeError(f"cross: inputs must have the same number of dimensions, got "
+                           f"{describe(a)} and {describe(b)}")
+    a, b = broadcast_tensors(a, b)
+    shape = a._data.shape
+    if dim is None:
+        import warnings
+        warnings.warn("Using chainrule.cross without specifying the dim arg is deprecated (as "
+                      "in PyTorch): pass dim explicitly", UserWarning, stacklevel=2)
+        dim = next((d for d, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError(f"cross: no dimension of size 3 in {describe(a)}")
+    d = normalize_dim("cross", dim, len(shape))
+    if shape[d] != 3:
+        raise RuntimeError(f"cross: dimension {dim} does not have size 3: {describe(a)}")
+    return Cross(d)(a, b)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: every element of ``input`` times all of ``other``, in blocks;
+    the result's size along each dim is the product of the two sizes there."""
+    from ._util import promote
+    a, b = promote("kron", input, other)
+    a, b = as_tensor_arg("kron", a), as_tensor_arg("kron", b)
+    nd = max(a._data.ndim, b._data.ndim)
+    sa = (1,) * (nd - a._data.ndim) + a._data.shape
+    sb = (1,) * (nd - b._data.ndim) + b._data.shape
+    blocks = a.reshape([n for s in sa for n in (s, 1)]) * \
+        b.reshape([n for s in sb for n in (1, s)])
+    return blocks.reshape([x * y for x, y in zip(sa, sb)])
