@@ -63,6 +63,9 @@ CASES = [
     Case("cumsum", lambda m, x: x.cumsum(1), [X]),
     Case("cumsum_negdim", lambda m, x: m.cumsum(x, -1), [T(3, 4)]),
     Case("cumsum_int", lambda m, n: n.cumsum(0), [ints(5)]),
+    Case("cumprod", lambda m, x: x.cumprod(1), [X]),
+    Case("cumprod_negdim", lambda m, x: m.cumprod(x, -2), [T(3, 4)]),
+    Case("cumprod_int", lambda m, n: n.cumprod(0), [ints(5)]),
     Case("softmax", lambda m, x: m.softmax(x, 1), [X]),
     Case("softmax_negdim", lambda m, x: x.softmax(-1), [T(3, 4)]),
     Case("softmax_large", lambda m, x: (x * 300).softmax(0), [spec(4, 3)], fd=False),
@@ -83,3 +86,31 @@ CASES = [
 @pytest.mark.parametrize("case,dtype", params(CASES))
 def test_reduction(case, dtype):
     run_case(case, dtype)
+
+
+
+@pytest.mark.parametrize("row", [[2.0, 0.0, 3.0, 0.0, 5.0], [0.0, 2.0, 3.0, 4.0, 5.0],
+                                 [0.0, 0.0, 3.0, 4.0, 5.0], [1.0, 2.0, 0.0, 4.0, 0.0],
+                                 [1.5, -2.0, 0.5, 4.0, 1.0]])
+def test_cumprod_gradients_through_zeros_as_torch(row):
+    """Before a slice's first zero the usual formula, at it the product of the others, after
+    it exactly 0; the second derivative matches too, through the zeros; and an inf upstream
+    gradient in a row without zeros. (Past a zero an inf upstream gradient makes the earlier
+    gradients NaN here, finite in PyTorch: see Cumprod.backward.)"""
+    import numpy as np
+    import torch
+
+    import chainrule
+    upstream = np.arange(1.0, 6.0)[None]
+    if 0.0 not in row:
+        upstream[0, 4] = np.inf
+    results = []
+    for lib in (chainrule, torch):
+        x = lib.tensor(np.array([row]), requires_grad=True)
+        (d,) = lib.autograd.grad(lib.cumprod(x, 1), x, lib.tensor(np.arange(1.0, 6.0)[None]),
+                                 create_graph=True)
+        (h,) = lib.autograd.grad((d * d).sum(), x)
+        (k,) = lib.autograd.grad(lib.cumprod(x, 1), x, lib.tensor(upstream))
+        results.append([d.detach().numpy(), h.numpy(), k.numpy()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=0)

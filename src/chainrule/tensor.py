@@ -1135,6 +1135,9 @@ class Tensor:
     def kron(self, other):
         return _ops.kron(self, other)
 
+    def cumprod(self, dim, *, dtype=None):
+        return _ops.cumprod(self, dim, dtype=dtype)
+
     def sin(self):
         return _ops.sin(self)
 

@@ -258,6 +258,44 @@ class Cumsum(Function):
         return grad.flip(self.dim).cumsum(self.dim).flip(self.dim)
 
 
+class Cumprod(Function):
+    """Running product along ``dim``. Its gradient, in tensor ops (so differentiable again):
+    before a slice's first zero, the reversed running sum of g * y divided by x; at the first
+    zero, the reversed running sum of g times the running product with that zero read as 1;
+    after it, exactly 0 (changing x there cannot change y)."""
+
+    saves_inputs = True
+    saves_output = True
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, x):
+        return np.cumprod(x, axis=self.dim)
+
+    def backward(self, grad):
+        from .elementwise import KeepWhere
+        x, y, d = self.saved_input(0), self.saved_output(), self.dim
+        zero = x._data == 0
+        zeros_so_far = np.cumsum(zero, axis=d)
+        before, first = zeros_so_far == 0, zero & (zeros_so_far == 1)
+        as_one = constant(zero.astype(x._data.dtype))  # x + as_one: the zeros read as 1
+
+        def reversed_running_sum(t):
+            return t.flip(d).cumsum(d).flip(d)
+
+        # The sums keep their terms that are 0 in value past a zero (a product, not a select):
+        # their derivatives are not 0, and the second derivative needs them. So an inf or NaN
+        # upstream gradient past a slice's first zero makes the earlier gradients NaN, where
+        # PyTorch keeps them finite.
+        out = KeepWhere(before)(reversed_running_sum(grad * y) / (x + as_one))
+        if first.any():  # the first zeros read as a constant 1 (no derivative in x there)
+            ones_at_first = constant(first.astype(x._data.dtype))
+            through = Cumprod(d)(KeepWhere(~first)(x) + ones_at_first)
+            out = out + KeepWhere(first)(reversed_running_sum(grad * through))
+        return out
+
+
 class Softmax(Function):
     saves_output = True
 
@@ -452,12 +490,23 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     return sum(a ** p, dims, keepdim) ** (1.0 / p)
 
 
-def cumsum(input, dim: int, *, dtype=None):
+def _running(op: str, cls, input, dim: int, dtype):
+    """A running sum/product along ``dim``: integer and bool inputs accumulate as int64."""
     if dtype is not None:
         input = to_dtype(input, dtype)
     elif input._data.dtype.kind in "biu":
         input = to_dtype(input, _dtype.int64)
-    return Cumsum(normalize_dim("cumsum", dim, input._data.ndim))(input)
+    return cls(normalize_dim(op, dim, input._data.ndim))(input)
+
+
+def cumsum(input, dim: int, *, dtype=None):
+    """Running sum along ``dim``."""
+    return _running("cumsum", Cumsum, input, dim, dtype)
+
+
+def cumprod(input, dim: int, *, dtype=None):
+    """Running product along ``dim``."""
+    return _running("cumprod", Cumprod, input, dim, dtype)
 
 
 def softmax(input, dim: int, dtype=None):
