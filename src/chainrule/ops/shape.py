@@ -535,7 +535,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         n = input._data.shape[0] + builtins.abs(diagonal)
         return DiagonalEmbed(diagonal, 0, 1, (n, n))(input)
     if nd == 2:
-        return globals()["diagonal"](input, diagonal)
+        return Diagonal(diagonal, 0, 1)(input)
     raise RuntimeError(f"diag: supports 1-D or 2-D tensors, got {describe(input)}")
 
 
