@@ -159,3 +159,41 @@ def test_scatter_backward_gives_exact_zeros_where_src_went():
         (g,) = lib.autograd.grad(y, x, lib.tensor(upstream))
         results.append(g.numpy())
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("seq,values,kw", [
+    ([[1, 3, 5, 7, 9], [2, 4, 6, 8, 10]], [[3, 6, 9], [3, 6, 9]], {}),
+    ([[1, 3, 5, 7, 9], [2, 4, 6, 8, 10]], [[3, 6, 9], [3, 6, 9]], {"right": True}),
+    ([[1.5, 3.25, 5.0], [2.0, 2.0, 8.5]], [[3.25, 9.0], [2.0, 0.0]], {"side": "right"}),
+    ([1, 3, 5, 7, 9], [[0, 10], [5, 5]], {}),
+    ([1, 3, 5, 7, 9], [[0, 10], [5, 5]], {"out_int32": True, "right": True}),
+    ([5, 1, 3], [2, 4], {"sorter": [1, 2, 0]}),
+])
+def test_searchsorted_matches_torch(seq, values, kw):
+    import torch
+
+    import chainrule
+    ours_kw = {k: chainrule.tensor(v) if k == "sorter" else v for k, v in kw.items()}
+    theirs_kw = {k: torch.tensor(v) if k == "sorter" else v for k, v in kw.items()}
+    ours = chainrule.searchsorted(chainrule.tensor(seq), chainrule.tensor(values), **ours_kw)
+    theirs = torch.searchsorted(torch.tensor(seq), torch.tensor(values), **theirs_kw)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+
+
+def test_bucketize_matches_torch_and_errors():
+    import torch
+
+    import chainrule
+    for right in (False, True):
+        ours = chainrule.bucketize(chainrule.tensor([[0.5, 3.0, 9.5]]),
+                                   chainrule.tensor([1.0, 3, 5, 7, 9]), right=right)
+        theirs = torch.bucketize(torch.tensor([[0.5, 3.0, 9.5]]),
+                                 torch.tensor([1.0, 3, 5, 7, 9]), right=right)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(RuntimeError, match="searchsorted: the sequence must be 1-D"):
+        chainrule.searchsorted(chainrule.ones(2, 5), chainrule.ones(2))
+    with pytest.raises(RuntimeError, match="bucketize: boundaries must be 1-D"):
+        chainrule.bucketize(chainrule.ones(2), chainrule.ones(2, 2))
+    with pytest.raises(RuntimeError, match="side must be 'left' or 'right'"):
+        chainrule.searchsorted(chainrule.ones(3), chainrule.ones(2), right=True, side="left")

@@ -426,6 +426,45 @@ def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter=None) -> Tensor:
+    """For each value of ``input``, where it would be inserted into ``sorted_sequence`` to keep
+    it sorted (the first such place, or with ``right``/``side="right"`` the last), as
+    ``torch.searchsorted``. A 1-D sequence serves every value; an N-D one holds one sorted
+    row per leading index of ``input``. Not differentiable."""
+    seq = sorted_sequence._data
+    values = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if side is not None:
+        if side not in ("left", "right") or (right and side == "left"):
+            raise RuntimeError(f"searchsorted: side must be 'left' or 'right' and agree with "
+                               f"right={right}, got side={side!r}")
+        right = side == "right"
+    if sorter is not None:
+        order = sorter._data if isinstance(sorter, Tensor) else np.asarray(sorter)
+        seq = np.take_along_axis(seq, order, axis=-1)
+    which = "right" if right else "left"
+    if seq.ndim == 1:
+        out = np.searchsorted(seq, values, side=which)
+    elif seq.shape[:-1] != values.shape[:-1] or values.ndim != seq.ndim:
+        raise RuntimeError(f"searchsorted: the sequence must be 1-D, or its leading dims must "
+                           f"match the values' (got sequence {describe(sorted_sequence)} and "
+                           f"values of shape {tuple(values.shape)})")
+    else:  # one sorted row per leading index
+        rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
+        out = np.stack([np.searchsorted(r, v, side=which) for r, v in zip(rows, vals)])
+        out = out.reshape(values.shape)
+    return Tensor._make(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each value among 1-D sorted ``boundaries`` (``searchsorted`` with the
+    arguments swapped), as ``torch.bucketize``."""
+    if boundaries._data.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-D, got {describe(boundaries)}")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements (or, with ``dim``, the distinct slices along it), sorted; with
