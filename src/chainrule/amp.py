@@ -12,7 +12,7 @@ Mixed-precision training scripts (``with torch.autocast(...)``, ``GradScaler``) 
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import warnings
 from typing import Any
 
@@ -26,7 +26,7 @@ def is_autocast_available(device_type: str) -> bool:
     return False
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
     """``with autocast(device_type, dtype=None, enabled=True):`` computes in full precision."""
 
     def __init__(self, device_type: str = "cpu", dtype: Any = None, enabled: bool = True,
@@ -44,13 +44,6 @@ class autocast:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc) -> None:
         return None
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapped(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-        return wrapped
 
 
 class GradScaler:

@@ -21,7 +21,7 @@ Example:
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import os
 import sys
 import traceback
@@ -47,7 +47,7 @@ def is_anomaly_check_nan_enabled() -> bool:
     return engine.ANOMALY_CHECK_NAN
 
 
-class detect_anomaly:  # noqa: N801 - PyTorch's name
+class detect_anomaly(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
     """Context manager (or decorator) that turns anomaly detection on inside it.
 
     Args:
@@ -71,13 +71,6 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
     def __exit__(self, *exc) -> bool:
         engine.ANOMALY_MODE, engine.ANOMALY_CHECK_NAN, _CHECK_FORWARD[0] = self._previous
         return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-        return wrapper
 
 
 class set_detect_anomaly:  # noqa: N801 - PyTorch's name
