@@ -635,13 +635,18 @@ def where(condition, input=None, other=None):
     return Where(cond)(a, b)
 
 
+def _floating(input):
+    """An integer or bool tensor as the default float dtype (as PyTorch's float-only ops)."""
+    if input._data.dtype.kind != "f":
+        return to_dtype(input, _dtype.get_default_dtype())
+    return input
+
+
 def _unary(cls, float_only: bool = True):
     def fn(input):
         if not isinstance(input, Tensor):
             input = as_tensor_arg(cls.__name__.lower(), input)
-        if float_only and input._data.dtype.kind != "f":
-            input = to_dtype(input, _dtype.get_default_dtype())
-        return cls()(input)
+        return cls()(_floating(input) if float_only else input)
     fn.__name__ = cls.__name__.lower()
     fn.__doc__ = f"Elementwise {fn.__name__}, differentiable."
     return fn
@@ -753,12 +758,6 @@ def deg2rad(input):
 
 def rad2deg(input):
     return mul(_floating(input), 180 / math.pi)
-
-
-def _floating(input):
-    if input._data.dtype.kind != "f":
-        return to_dtype(input, _dtype.get_default_dtype())
-    return input
 
 
 def log2(input):

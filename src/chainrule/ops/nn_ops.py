@@ -186,15 +186,15 @@ class Shrink(Function):
 
     def forward(self, x):
         lam = x.dtype.type(self.lambd)
-        self.inside = (x >= -lam) & (x <= lam)
-        self.outside = (x < -lam) | (x > lam)
+        inside = (x >= -lam) & (x <= lam)
+        self.outside = (x < -lam) | (x > lam)  # not ~inside: a NaN is in neither
         zero = x.dtype.type(0)
         if not self.soft:
-            return np.where(self.inside, zero, x)
+            return np.where(inside, zero, x)
         # NaN is not inside, and x + lambd keeps it NaN, as in PyTorch. (PyTorch's scalar
         # kernel, for an array's last few elements, gives -0.0 for negative x inside; its
         # vectorized kernel, like this, +0.0.)
-        return np.where(self.inside, zero, np.where(x > lam, x - lam, x + lam))
+        return np.where(inside, zero, np.where(x > lam, x - lam, x + lam))
 
     def backward(self, grad):
         return KeepWhere(self.outside)(grad)

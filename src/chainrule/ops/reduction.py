@@ -603,18 +603,23 @@ def count_nonzero(input, dim=None) -> Tensor:
     return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=dims), dtype=np.int64))
 
 
+def _nans_as_zeros(input) -> tuple:
+    """``input`` with its NaNs replaced by 0 (their gradient is zero), and where they were."""
+    from .comparison import isnan
+    nan = isnan(input)
+    return where(nan, 0.0, input), nan
+
+
 def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):
     """``sum`` with NaNs counted as zero (their gradient is zero)."""
-    from .comparison import isnan
     if input._data.dtype.kind == "f":
-        input = where(isnan(input), 0.0, input)
+        input, _ = _nans_as_zeros(input)
     return sum(input, dim, keepdim, dtype=dtype)
 
 
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """``mean`` over the elements that are not NaN (NaN where all are)."""
-    from .comparison import isnan
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"nanmean: expected a floating-point tensor, got {describe(input)}")
-    counts = sum(~isnan(input), dim, keepdim)
-    return nansum(input, dim, keepdim, dtype=dtype) / counts
+    zeroed, nan = _nans_as_zeros(input)
+    return sum(zeroed, dim, keepdim, dtype=dtype) / sum(~nan, dim, keepdim)
