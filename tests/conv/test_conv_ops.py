@@ -248,6 +248,9 @@ def test_clear_workspace_frees_buffers():
 CHUNKED = [
     Case("conv2d_chunks_groups", conv(padding=1, groups=2),
          [spec(5, 4, 7, 8), spec(6, 2, 3, 3), spec(6)]),
+    # weights of over 500 elements: the weight gradient's batched-GEMM path (below, np.dot)
+    Case("conv2d_chunks_groups_large_weight", conv(padding=1, groups=2),
+         [spec(5, 8, 6, 5), spec(24, 4, 3, 3), spec(24)]),
     Case("conv2d_chunks_strided", conv(stride=2, dilation=(1, 2)),
          [spec(5, 3, 9, 10), spec(4, 3, 3, 3), spec(4)]),
     Case("conv_transpose2d_chunks_col2im",
