@@ -8,11 +8,11 @@ convs padding 1; ReLU after every conv and fc but the last); cross-entropy; floa
 
 Measured 2026-11-25 on this project's 2-core AMD EPYC, idle, NumPy's OpenBLAS forced to its
 AVX2 kernels (OPENBLAS_CORETYPE=Haswell), libraries alternating in blocks (common.compare),
-three runs: chainrule/PyTorch 1.95-1.96x at 1 thread (72-73 ms vs 37 ms), 2.00-2.09x at 2
-threads (42-42.5 ms vs 20-21 ms; the convolutions, ReLU's backward and max pooling split
-their work over two threads, see ops/_parallel.py; before that, 2.47-3.19x). Three runs an
-hour earlier: 1.92-1.95x and 1.95-2.22x; a fourth at the final commit: 2.01x and 2.00x. At 2
-threads this VM drifts between a fast and a slow phase (chainrule's step ~40 or ~45 ms).
+five runs: chainrule/PyTorch 1.91-1.98x at 1 thread (71-73 ms vs 36-38 ms), 2.04-2.09x at 2
+threads in the VM's fast phase (40.5-41 ms vs 19.4-20.2 ms; the convolutions, ReLU's
+backward and max pooling split their work over two threads, see ops/_parallel.py; before
+that, 2.47-3.19x). In the VM's slow phase chainrule's step takes ~47 ms and PyTorch's still
+~21: 2.20-2.30x.
 
 Where the time goes: the conv GEMMs take ~47 ms of chainrule's step at 1 thread, at
 102-119 GFLOP/s, the AVX2 kernels' peak here; PyTorch's AVX-512 convolutions do the same
