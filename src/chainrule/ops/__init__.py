@@ -28,6 +28,7 @@ from .inplace import add_, copy_, div_, fill_, inplace, mul_, pow_, sub_, zero_ 
 from .nn_ops import erf  # noqa: F401
 from .linalg import addmm, bmm, cross, dot, ger, inner, kron, matmul, mm, mv, outer  # noqa
 from .printing import format_tensor, set_printoptions  # noqa: F401
+from .resize import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .random import (Generator, bernoulli, default_generator, get_rng_state,  # noqa: F401
                      initial_seed, manual_seed, multinomial, normal, rand, rand_like,
                      randint, randint_like, randn, randn_like, random_fill_, randperm, seed,

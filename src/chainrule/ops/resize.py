@@ -220,3 +220,60 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         else:
             out = constant(matrix) @ out
     return out
+
+
+# -- pixel shuffle ------------------------------------------------------------------------------
+
+
+def _check_factor(op: str, input: Tensor, factor, name: str) -> int:
+    if input._data.ndim < 3:
+        raise RuntimeError(f"{op} expects input to have at least 3 dimensions, but got input "
+                           f"with {input._data.ndim} dimension(s)")
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {factor!r}")
+    if factor <= 0:
+        raise RuntimeError(f"{op} expects a positive {name}, but got {factor}")
+    return int(factor)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """Rearrange ``(*, C*r*r, H, W)`` into ``(*, C, H*r, W*r)``: each group of r*r channels
+    becomes an r x r block of pixels (sub-pixel convolution). Channel ``c*r*r + i*r + j``
+    goes to row offset i, column offset j of output channel c. Inverse: ``pixel_unshuffle``.
+
+    Example:
+        >>> pixel_shuffle(chainrule.arange(8.).reshape(1, 8, 1, 1), 2).shape
+        chainrule.Size([1, 2, 2, 2])
+    """
+    op = "pixel_shuffle"
+    r = _check_factor(op, input, upscale_factor, "upscale_factor")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"{op} expects its input's 'channel' dimension to be divisible by "
+                           f"the square of upscale_factor, but input.size(-3)={c} is not "
+                           f"divisible by {r * r}")
+    k = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)  # (*, C, H, r, W, r)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """Rearrange ``(*, C, H*r, W*r)`` into ``(*, C*r*r, H, W)``: the inverse of
+    ``pixel_shuffle`` (each r x r block of pixels becomes r*r channels).
+
+    Example:
+        >>> pixel_unshuffle(chainrule.zeros(1, 3, 4, 6), 2).shape
+        chainrule.Size([1, 12, 2, 3])
+    """
+    op = "pixel_unshuffle"
+    r = _check_factor(op, input, downscale_factor, "downscale_factor")
+    *lead, c, h, w = input.shape
+    for dim, size, what in ((-2, h, "height"), (-1, w, "width")):
+        if size % r:
+            raise RuntimeError(f"{op} expects {what} to be divisible by downscale_factor, but "
+                               f"input.size({dim})={size} is not divisible by {r}")
+    k = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)  # (*, C, r, r, H, W)
+    return x.reshape(*lead, c * r * r, h // r, w // r)

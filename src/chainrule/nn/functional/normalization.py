@@ -9,7 +9,7 @@ from ...ops import nn_ops
 from ...ops._util import describe
 from ...tensor import Tensor
 
-__all__ = ["batch_norm", "group_norm", "layer_norm", "rms_norm"]
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "rms_norm"]
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -118,3 +118,34 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if bias is not None:
         shift = shift + bias
     return input * scale.reshape(param_shape) + shift.reshape(param_shape)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each sample of (N, C, *) input over its positions, then
+    ``* weight + bias`` per channel.
+
+    As PyTorch: batch normalisation of the input seen as one sample of N*C channels. With
+    ``use_input_stats`` (training, or no running statistics) each instance uses its own
+    mean and biased variance, and the running statistics (if given) move towards the
+    instances' statistics averaged over the batch (unbiased variance); otherwise the running
+    statistics normalise.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"instance_norm: expected an (N, C, *) input, got {describe(input)}")
+    n, c = input.shape[0], input.shape[1]
+    if use_input_stats and input.numel() // max(n * c, 1) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
+    stats = [s.repeat(n) if s is not None else None for s in (running_mean, running_var)]
+    params = [p.repeat(n) if p is not None else None for p in (weight, bias)]
+    out = batch_norm(input.reshape((1, n * c) + tuple(input.shape[2:])), *stats, *params,
+                     use_input_stats, momentum, eps)
+    if use_input_stats:
+        with no_grad():
+            for running, repeated in zip((running_mean, running_var), stats):
+                if running is not None:
+                    running.copy_(repeated.reshape(n, c).mean(0))
+    return out.reshape(input.shape)

@@ -16,13 +16,14 @@ from ...ops.pooling import (  # noqa: F401
     max_pool1d,
     max_pool2d,
 )
-from ...ops.resize import interpolate, pad  # noqa: F401
+from ...ops.resize import interpolate, pad, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from ...tensor import Tensor
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "pad",
            "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
-           "max_pool1d_with_indices", "max_pool2d_with_indices"]
+           "max_pool1d_with_indices", "max_pool2d_with_indices", "pixel_shuffle",
+           "pixel_unshuffle"]
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
