@@ -1,12 +1,13 @@
 """Pooling, padding and resizing against PyTorch: max/avg pooling 1-D and 2-D (kernel,
 stride, padding, dilation, ceil_mode, return_indices, count_include_pad, divisor_override),
 adaptive avg/max pooling (sizes that don't divide), F.pad (constant, reflect, replicate,
-circular, negative), F.interpolate (nearest, linear, bilinear, align_corners both);
-values, gradients, finite differences (float64), second derivatives, ties, errors."""
+circular, negative), F.interpolate (nearest, linear, bilinear, align_corners both),
+pixel_shuffle/unshuffle, and the padding, pixel-shuffle and Unfold/Fold layers; values,
+gradients, finite differences (float64), second derivatives, ties, errors."""
 import numpy as np
 import pytest
 import torch
-from conformance import Case, check_against_torch, params, run_case, spec
+from conformance import Case, T, check_against_torch, params, run_case, spec, strided
 
 import chainrule
 import chainrule.nn  # noqa: F401
@@ -108,10 +109,45 @@ RESIZE = [
         x, scale_factor=(2.5, 1.5), mode="bilinear", align_corners=True), [spec(1, 2, 3, 4)]),
     Case("interp_bilinear_recompute", lambda m, x: F(m).interpolate(
         x, scale_factor=1.7, mode="bilinear", recompute_scale_factor=True), [spec(1, 2, 5, 4)]),
+    Case("pixel_shuffle", lambda m, x: F(m).pixel_shuffle(x, 2), [spec(2, 8, 3, 4)]),
+    Case("pixel_shuffle_r3_unbatched", lambda m, x: F(m).pixel_shuffle(x, 3), [spec(18, 2, 3)]),
+    Case("pixel_shuffle_5d_strided", lambda m, x: m.pixel_shuffle(x, 2),
+         [strided(2, 3, 4, 2, 3)]),
+    Case("pixel_unshuffle", lambda m, x: F(m).pixel_unshuffle(x, 2), [spec(2, 3, 4, 6)]),
+    Case("pixel_unshuffle_5d_T", lambda m, x: F(m).pixel_unshuffle(x, 3), [T(2, 1, 2, 6, 3)]),
+    Case("pixel_unshuffle_r1", lambda m, x: F(m).pixel_unshuffle(x, 1), [spec(2, 3, 4, 5)]),
+]
+
+# The padding, pixel-shuffle and fold layers: each a functional call with its settings.
+LAYERS = [
+    Case("ZeroPad2d", lambda m, x: m.nn.ZeroPad2d((1, 2, 0, 3))(x), [spec(2, 3, 4, 5)]),
+    Case("ZeroPad1d_crop", lambda m, x: m.nn.ZeroPad1d((-1, 2))(x), [spec(2, 3, 5)]),
+    Case("ConstantPad2d", lambda m, x: m.nn.ConstantPad2d(2, 3.5)(x), [spec(3, 4, 5)]),
+    Case("ConstantPad3d", lambda m, x: m.nn.ConstantPad3d((1, 0, 0, 1, 2, 1), -1.0)(x),
+         [spec(2, 3, 2, 3, 4)]),
+    Case("ReflectionPad1d", lambda m, x: m.nn.ReflectionPad1d((3, 1))(x), [spec(2, 3, 5)]),
+    Case("ReflectionPad2d", lambda m, x: m.nn.ReflectionPad2d((1, 2, 2, 0))(x),
+         [strided(2, 3, 4, 5)]),
+    Case("ReflectionPad3d", lambda m, x: m.nn.ReflectionPad3d(1)(x), [spec(1, 2, 3, 3, 4)]),
+    Case("ReplicationPad1d", lambda m, x: m.nn.ReplicationPad1d(2)(x), [spec(3, 5)]),
+    Case("ReplicationPad2d", lambda m, x: m.nn.ReplicationPad2d((0, 3, 1, 2))(x),
+         [spec(2, 3, 4, 5)]),
+    Case("ReplicationPad3d", lambda m, x: m.nn.ReplicationPad3d((1, 2, 0, 1, 1, 0))(x),
+         [spec(2, 2, 2, 3, 4)]),
+    Case("CircularPad1d", lambda m, x: m.nn.CircularPad1d((2, 1))(x), [spec(2, 3, 5)]),
+    Case("CircularPad2d", lambda m, x: m.nn.CircularPad2d(1)(x), [spec(2, 3, 4, 5)]),
+    Case("CircularPad3d", lambda m, x: m.nn.CircularPad3d((1, 0, 2, 1, 1, 1))(x),
+         [spec(1, 2, 2, 3, 4)]),
+    Case("PixelShuffle", lambda m, x: m.nn.PixelShuffle(2)(x), [spec(2, 12, 3, 2)]),
+    Case("PixelUnshuffle", lambda m, x: m.nn.PixelUnshuffle(2)(x), [spec(2, 3, 4, 2)]),
+    Case("Unfold", lambda m, x: m.nn.Unfold((2, 3), dilation=(2, 1), padding=1, stride=2)(x),
+         [spec(2, 3, 6, 7)]),
+    Case("Fold", lambda m, x: m.nn.Fold((5, 6), 2, padding=1, stride=(1, 2))(x),
+         [spec(2, 12, 24)]),
 ]
 
 
-@pytest.mark.parametrize("case,dtype", params(POOLS + RESIZE))
+@pytest.mark.parametrize("case,dtype", params(POOLS + RESIZE + LAYERS))
 def test_against_torch(case, dtype):
     run_case(case, dtype)
 
@@ -175,8 +211,19 @@ def test_max_pool_backward_sends_inf_and_nan_only_to_the_max(kw):
      "only one of size or scale_factor"),
     (lambda F_: F_.interpolate(chainrule.randn(1, 2, 3, 3), size=4, mode="bicubic"),
      "not supported"),
+    (lambda F_: F_.pixel_shuffle(chainrule.randn(2, 5, 3, 3), 2),
+     "input.size(-3)=5 is not divisible by 4"),
+    (lambda F_: F_.pixel_shuffle(chainrule.randn(4, 3), 2), "at least 3 dimensions"),
+    (lambda F_: F_.pixel_shuffle(chainrule.randn(2, 4, 3, 3), 0), "positive upscale_factor"),
+    (lambda F_: F_.pixel_unshuffle(chainrule.randn(2, 1, 3, 4), 2),
+     "height to be divisible by downscale_factor, but input.size(-2)=3"),
+    (lambda F_: F_.pixel_unshuffle(chainrule.randn(2, 1, 4, 3), 2), "width to be divisible"),
+    (lambda F_: chainrule.nn.ZeroPad2d((1, 2, 3))(chainrule.randn(1, 2, 3)),
+     "a tuple of 4 ints"),
+    (lambda F_: chainrule.nn.ReflectionPad1d(3)(chainrule.randn(1, 2, 3)),
+     "padding size should be less"),
 ])
 def test_errors(call, message):
-    with pytest.raises((RuntimeError, ValueError, NotImplementedError)) as info:
+    with pytest.raises((RuntimeError, ValueError, NotImplementedError, TypeError)) as info:
         call(chainrule.nn.functional)
     assert message in str(info.value)

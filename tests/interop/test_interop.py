@@ -209,9 +209,35 @@ LAYERS = [
     ("AdaptiveAvgPool1d", lambda: nn.AdaptiveAvgPool1d(3), (2, 3, 6)),
     ("AdaptiveMaxPool1d", lambda: nn.AdaptiveMaxPool1d(1), (2, 3, 7)),
     ("UpsamplingNearest2d", lambda: nn.UpsamplingNearest2d(scale_factor=3), (2, 3, 2, 3)),
+    ("ZeroPad2d", lambda: nn.ZeroPad2d((1, 2, 0, 3)), (2, 3, 4, 5)),
+    ("ZeroPad1d-crop", lambda: nn.ZeroPad1d((-1, 2)), (2, 3, 5)),
+    ("ConstantPad1d", lambda: nn.ConstantPad1d(2, 3.5), (2, 3, 5)),
+    ("ConstantPad3d", lambda: nn.ConstantPad3d((1, 0, 0, 1, 1, 1), -1.0), (2, 3, 2, 3, 4)),
+    ("ReflectionPad1d", lambda: nn.ReflectionPad1d((2, 1)), (2, 3, 5)),
+    ("ReflectionPad2d", lambda: nn.ReflectionPad2d(2), (2, 3, 4, 5)),
+    ("ReplicationPad2d", lambda: nn.ReplicationPad2d((0, 3, 1, 2)), (2, 3, 4, 5)),
+    ("ReplicationPad3d", lambda: nn.ReplicationPad3d(1), (2, 3, 2, 3, 4)),
+    ("ReplicationPad1d", lambda: nn.ReplicationPad1d((0, 2)), (2, 3, 4)),
+    ("ConstantPad2d", lambda: nn.ConstantPad2d((1, 0, 2, 1), 0.5), (2, 3, 4, 5)),
+    ("ReflectionPad3d", lambda: nn.ReflectionPad3d((1, 0, 1, 2, 1, 1)), (2, 3, 2, 3, 4)),
+    ("ZeroPad3d", lambda: nn.ZeroPad3d(1), (2, 3, 2, 3, 4)),
+    ("PixelShuffle", lambda: nn.PixelShuffle(2), (2, 8, 3, 4)),
+    ("PixelUnshuffle", lambda: nn.PixelUnshuffle(2), (2, 3, 4, 6)),
+    ("InstanceNorm2d", lambda: nn.InstanceNorm2d(3), (2, 3, 4, 5)),
+    ("InstanceNorm1d-affine", lambda: nn.InstanceNorm1d(3, affine=True), (2, 3, 6)),
+    ("InstanceNorm2d-running", lambda: _trained_instance_norm(), (2, 3, 4, 5)),
+    ("InstanceNorm3d", lambda: nn.InstanceNorm3d(3, affine=True), (2, 3, 2, 3, 4)),
     ("Sequential-nested", lambda: nn.Sequential(nn.Linear(6, 5), nn.Sequential(
         nn.Tanh(), nn.Linear(5, 2))), (3, 6)),
 ]
+
+
+def _trained_instance_norm():
+    """In eval mode with running statistics moved off their start by two training steps."""
+    layer = nn.InstanceNorm2d(3, affine=True, track_running_stats=True)
+    for _ in range(2):
+        layer(randn(2, 3, 4, 5) * 2 + 1)
+    return layer.eval()
 
 
 @pytest.mark.parametrize("name,make,shape", LAYERS, ids=[row[0] for row in LAYERS])
@@ -513,6 +539,38 @@ def test_gelu_native_at_opset_20(tmp_path):
         assert_close(session.run(None, {"input": x.numpy()}), run_cr(model, (x,)), "gelu")
 
 
+CIRCULAR = [("CircularPad1d", (2, 1), (2, 3, 5)), ("CircularPad2d", (1, 2, 0, 1), (2, 3, 5, 6)),
+            ("CircularPad3d", 1, (2, 3, 2, 3, 4))]
+
+
+@pytest.mark.parametrize("name,padding,shape", CIRCULAR)
+def test_circular_pad_needs_opset_19(name, padding, shape, tmp_path):
+    model = nn.Sequential(nn.Identity(), getattr(nn, name)(padding))
+    x, other = randn(*shape), randn(4, *shape[1:])
+    with pytest.raises(OnnxExportError, match=rf"{name} \(at '1'\) needs opset 19"):
+        export_onnx(model, x, io.BytesIO())
+    buffer = io.BytesIO()
+    export_onnx(model, x, buffer, opset=19)
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    for args in (x, other):
+        assert_close(session.run(None, {"input": args.numpy()}), run_cr(model, (args,)), name)
+    tm = to_torch(model)
+    assert_close(run_torch(tm, (other,)), run_cr(model, (other,)), f"torch {name}")
+    assert type(from_torch(tm)[1]) is type(model[1])
+
+
+def test_unfold_and_fold_convert_to_torch_but_have_no_onnx_operator(tmp_path):
+    model = nn.Sequential(nn.Unfold(2, padding=1), nn.Fold((4, 5), 2, padding=1))
+    x = randn(2, 3, 4, 5)
+    tm = to_torch(model)
+    assert [type(m).__name__ for m in tm] == ["Unfold", "Fold"]
+    assert_close(run_torch(tm, (x,)), run_cr(model, (x,)), "torch Unfold/Fold")
+    back = from_torch(tm)
+    assert repr(back) == repr(model)
+    with pytest.raises(OnnxExportError, match=r"Unfold \(at '0'\)"):
+        export_onnx(model, x, tmp_path / "out.onnx")
+
+
 # -- traced user forwards with functional calls -------------------------------------------------
 
 class FunctionalNet(nn.Module):
@@ -695,7 +753,8 @@ def test_unbatched_recurrent_input(tmp_path):
 def test_every_supported_layer_is_tested():
     from chainrule.interop import SUPPORTED_LAYERS
     tested = {row[0].split("-")[0] for row in LAYERS} | {
-        "Embedding", "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Bilinear"}
+        "Embedding", "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Bilinear",
+        "Unfold", "Fold"} | {row[0] for row in CIRCULAR}
     assert set(SUPPORTED_LAYERS) <= tested, set(SUPPORTED_LAYERS) - tested
 
 

@@ -221,6 +221,55 @@ def test_batch_norm_errors_and_finite_differences():
         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [data(4, 3, 2), w, b])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,shape", [("InstanceNorm1d", (4, 3, 5)),
+                                        ("InstanceNorm2d", (2, 3, 4, 5)),
+                                        ("InstanceNorm2d", (3, 4, 5)),  # unbatched
+                                        ("InstanceNorm3d", (2, 3, 2, 3, 4))])
+@pytest.mark.parametrize("kwargs", [{}, {"affine": True}, {"track_running_stats": True},
+                                    {"affine": True, "track_running_stats": True,
+                                     "momentum": 0.3},
+                                    {"track_running_stats": True, "momentum": None}])
+def test_instance_norm_training_and_eval(dtype, name, shape, kwargs):
+    ours, theirs = both(name, 3, dtype=dtype, **kwargs)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.copy_(torch.randn(p.shape, dtype=p.dtype))
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    copy_torch_weights(theirs, ours)
+    for step in range(3):  # running statistics (when tracked) after several batches
+        ours.zero_grad()
+        theirs.zero_grad()
+        check_module(ours, theirs, data(*shape, dtype=dtype) * 2 + 1, dtype=dtype, copy=False,
+                     seed=step)
+    if ours.track_running_stats and ours.momentum is not None:  # None: PyTorch's stay put
+        assert not np.allclose(ours.running_mean.numpy(), 0)
+    ours.eval()
+    theirs.eval()  # with running statistics these normalise with them, else with the input's
+    check_module(ours, theirs, data(*shape, dtype=dtype), dtype=dtype, copy=False)
+
+
+def test_instance_norm_functional_and_errors():
+    x, w, b = data(2, 3, 4), data(3), data(3)
+    rm, rv = data(3), data(3) ** 2 + 0.5
+    for use_input_stats in (True, False):
+        check_fn(lambda a, c, d: F.instance_norm(a, chainrule.tensor(rm), chainrule.tensor(rv),
+                                                 c, d, use_input_stats, 0.2, 1e-3),
+                 lambda a, c, d: torch.nn.functional.instance_norm(
+                     a, torch.tensor(rm), torch.tensor(rv), c, d, use_input_stats, 0.2, 1e-3),
+                 [x, w, b])
+    check_finite_differences(lambda a, c, d: F.instance_norm(a, weight=c, bias=d), [x, w, b])
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        nn.InstanceNorm2d(3)(chainrule.randn(2, 3, 1, 1))
+    with pytest.raises(ValueError, match="expected 3D or 4D input"):
+        nn.InstanceNorm2d(3)(chainrule.randn(2, 3))
+    with pytest.raises(ValueError, match="to match num_features"):
+        nn.InstanceNorm2d(3, affine=True)(chainrule.randn(2, 4, 2, 2))
+    with pytest.warns(UserWarning, match="does not match num_features"):
+        nn.InstanceNorm1d(3)(chainrule.randn(2, 4, 5))
+
+
 def test_batch_norm_load_without_num_batches_tracked():
     ours = nn.BatchNorm1d(2)
     state = {k: v for k, v in ours.state_dict().items() if k != "num_batches_tracked"}

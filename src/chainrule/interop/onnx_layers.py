@@ -513,5 +513,73 @@ def emit_UpsamplingBilinear2d(em, node, inp):
     return _upsample(em, node, inp, "bilinear", True)
 
 
+
+# -- padding, pixel shuffle, instance norm ------------------------------------------------------
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+              "circular": "wrap"}
+
+
+def _pad(em, node, inp):
+    # F.pad's (left, right) for the last dim first -> ONNX's all begins, then all ends.
+    m = node.module
+    x = _x(node, inp)
+    rank = len(_in_shape(em, node))
+    if m.mode == "circular" and em.opset < 19:
+        raise _error(node, f"needs opset 19 or later (Pad's 'wrap' mode), got opset {em.opset}")
+    pairs = [(0, 0)] * rank
+    for i in range(len(m.padding) // 2):
+        pairs[rank - 1 - i] = (m.padding[2 * i], m.padding[2 * i + 1])
+    pads = em.ints([lo for lo, _ in pairs] + [hi for _, hi in pairs], "pads")
+    inputs = [x, pads]
+    if m.mode == "constant":
+        inputs.append(_scalar(em, node, getattr(m, "value", 0.0)))
+    return em.node("Pad", inputs, mode=_PAD_MODES[m.mode])
+
+
+emit_ConstantPad1d = emit_ConstantPad2d = emit_ConstantPad3d = _pad
+emit_ZeroPad1d = emit_ZeroPad2d = emit_ZeroPad3d = _pad
+emit_ReflectionPad1d = emit_ReflectionPad2d = emit_ReflectionPad3d = _pad
+emit_ReplicationPad1d = emit_ReplicationPad2d = emit_ReplicationPad3d = _pad
+emit_CircularPad1d = emit_CircularPad2d = emit_CircularPad3d = _pad
+
+
+def _four_d(em, node) -> tuple:
+    shape = _in_shape(em, node)
+    if len(shape) != 4:
+        raise _error(node, f"is exported for 4-D (N, C, H, W) input only, got shape {shape}")
+    return shape
+
+
+def emit_PixelShuffle(em, node, inp):
+    _four_d(em, node)
+    return em.node("DepthToSpace", [_x(node, inp)], blocksize=int(node.module.upscale_factor),
+                   mode="CRD")
+
+
+def emit_PixelUnshuffle(em, node, inp):
+    # (N, C, H*r, W*r) -> (N, C, H, r, W, r) -> (N, C, r, r, H, W) -> (N, C*r*r, H, W); ONNX's
+    # SpaceToDepth orders the channels the other way (block offset first).
+    _, c, h, w = _four_d(em, node)
+    r = int(node.module.downscale_factor)
+    blocks = em.node("Reshape", [_x(node, inp), em.ints([0, c, h // r, r, w // r, r], "shape")])
+    moved = em.node("Transpose", [blocks], perm=[0, 1, 3, 5, 2, 4])
+    return em.node("Reshape", [moved, em.ints([0, c * r * r, h // r, w // r], "shape")])
+
+
+def emit_InstanceNorm1d(em, node, inp):
+    m = node.module
+    if len(_in_shape(em, node)) == m.no_batch_dims:
+        raise _error(node, "is exported for batched input only")
+    if m.running_mean is not None:  # inference with running statistics: a batch norm
+        return emit_BatchNorm1d(em, node, inp)
+    c = m.num_features
+    return em.node("InstanceNormalization",
+                   [_x(node, inp), _affine(em, node, "weight", c, 1.0),
+                    _affine(em, node, "bias", c, 0.0)], epsilon=float(m.eps))
+
+
+emit_InstanceNorm2d = emit_InstanceNorm3d = emit_InstanceNorm1d
+
 # The recurrent layers and cells live in their own file; the exporter looks them up here.
 from .onnx_recurrent import emit_GRU, emit_GRUCell, emit_LSTM, emit_LSTMCell, emit_RNN, emit_RNNCell  # noqa: E402,F401 - after the emitters it builds on

@@ -61,6 +61,11 @@ SUPPORTED_LAYERS = (
     "Embedding", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Flatten", "Unflatten",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "GLU", "Threshold", "RMSNorm",
     "Dropout3d", "Softshrink", "Hardshrink", "RReLU",
+    "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+    "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+    "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold", "InstanceNorm1d", "InstanceNorm2d",
+    "InstanceNorm3d",
 )
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 

@@ -13,5 +13,8 @@ from .rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: 
                   RNNCellBase)
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .pooling import *  # noqa: F401,F403
-from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
+from .upsampling import (PixelShuffle, PixelUnshuffle, Upsample,  # noqa: F401
+                         UpsamplingBilinear2d, UpsamplingNearest2d)
 from .batchnorm2d import BatchNorm2d  # noqa: F401
+from .padding import *  # noqa: F401,F403
+from .fold import Fold, Unfold  # noqa: F401

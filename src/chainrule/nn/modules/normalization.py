@@ -1,9 +1,10 @@
-"""Normalisation layers: ``LayerNorm`` and the batch-norm core (``_NormBase``,
-``_BatchNorm``) with ``BatchNorm1d``; BatchNorm2d/3d subclass ``_BatchNorm`` and only
-change ``_check_input_dim``."""
+"""Normalisation layers: ``LayerNorm``, ``GroupNorm``, ``RMSNorm``, the batch-norm core
+(``_NormBase``, ``_BatchNorm``) with ``BatchNorm1d`` (BatchNorm2d/3d subclass ``_BatchNorm``
+and only change ``_check_input_dim``), and ``InstanceNorm1d/2d/3d`` on the same base."""
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from ... import _dtype, ops
 from ..._device import check_device
@@ -13,7 +14,8 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["BatchNorm1d", "GroupNorm", "LayerNorm", "RMSNorm"]
+__all__ = ["BatchNorm1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "LayerNorm", "RMSNorm"]
 
 
 def _affine_parameters(module: Module, shape, affine: bool, bias: bool, dtype) -> None:
@@ -231,3 +233,64 @@ class BatchNorm1d(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in (2, 3):
             raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+
+
+class _InstanceNorm(_NormBase):
+    """Instance normalisation (``F.instance_norm``): each channel of each sample normalised
+    over its own positions. Defaults as PyTorch's: no affine parameters, no running
+    statistics; with ``track_running_stats`` evaluation uses the running statistics."""
+
+    no_batch_dims = 2  # the rank of an unbatched input
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() not in (self.no_batch_dims, self.no_batch_dims + 1):
+            raise ValueError(f"expected {self.no_batch_dims}D or {self.no_batch_dims + 1}D "
+                             f"input (got {input.dim()}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        feature_dim = input.dim() - self.no_batch_dims
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You "
+                          "can silence this warning by not passing in num_features, which is "
+                          "not used because affine=False")
+        unbatched = input.dim() == self.no_batch_dims
+        out = F.instance_norm(input.unsqueeze(0) if unbatched else input, self.running_mean,
+                              self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              self.momentum if self.momentum is not None else 0.0, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or unbatched (C, L) input."""
+
+    no_batch_dims = 2
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) input (style transfer's
+    normalisation).
+
+    Example:
+        >>> nn.InstanceNorm2d(3, affine=True)(chainrule.randn(2, 3, 8, 8)).shape
+        chainrule.Size([2, 3, 8, 8])
+    """
+
+    no_batch_dims = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or unbatched (C, D, H, W) input."""
+
+    no_batch_dims = 4
