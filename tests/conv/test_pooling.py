@@ -2,8 +2,9 @@
 stride, padding, dilation, ceil_mode, return_indices, count_include_pad, divisor_override),
 adaptive avg/max pooling (sizes that don't divide), F.pad (constant, reflect, replicate,
 circular, negative), F.interpolate (nearest, linear, bilinear, align_corners both),
-pixel_shuffle/unshuffle, and the padding, pixel-shuffle and Unfold/Fold layers; values,
-gradients, finite differences (float64), second derivatives, ties, errors."""
+pixel_shuffle/unshuffle, max_unpool, local_response_norm, and the padding, pixel-shuffle,
+unpooling and Unfold/Fold layers; values, gradients, finite differences (float64), second
+derivatives, ties, errors."""
 import numpy as np
 import pytest
 import torch
@@ -118,6 +119,37 @@ RESIZE = [
     Case("pixel_unshuffle_r1", lambda m, x: F(m).pixel_unshuffle(x, 1), [spec(2, 3, 4, 5)]),
 ]
 
+def unpool(dims, size=None, **kw):
+    """max_pool with indices, then max_unpool of the pooled values back to ``size``."""
+    def fn(m, x):
+        y, idx = getattr(F(m), f"max_pool{dims}d")(x, return_indices=True, **kw)
+        return getattr(F(m), f"max_unpool{dims}d")(y, idx, output_size=size, **kw)
+    return fn
+
+
+UNPOOL = [
+    Case("max_unpool2d", unpool(2, kernel_size=2), [spec(2, 3, 6, 8)]),
+    # Overlapping windows: an element that is the max of two windows is written twice and
+    # gets both gradients, in PyTorch too (finite differences see it once).
+    Case("max_unpool2d_overlap_odd", unpool(2, (7, 9), kernel_size=3, stride=2, padding=1),
+         [X], fd=False),
+    Case("max_unpool2d_unbatched", unpool(2, (7, 9), kernel_size=(2, 3), stride=(2, 3)),
+         [spec(3, 7, 9)]),
+    Case("max_unpool2d_size4", unpool(2, (2, 3, 7, 9), kernel_size=(2, 3), stride=(2, 3)),
+         [spec(2, 3, 7, 9)]),
+    Case("max_unpool1d", unpool(1, (9,), kernel_size=2), [spec(2, 3, 9)]),
+    Case("MaxUnpool2d", lambda m, x: m.nn.MaxUnpool2d(2)(*m.nn.MaxPool2d(
+        2, return_indices=True)(x)), [strided(2, 3, 4, 6)]),
+    Case("MaxUnpool1d_overlap", lambda m, x: m.nn.MaxUnpool1d(3, 2, 1)(*m.nn.MaxPool1d(
+        3, 2, 1, return_indices=True)(x), output_size=(8,)), [spec(2, 3, 8)], fd=False),
+    Case("local_response_norm", lambda m, x: F(m).local_response_norm(x, 3, 0.3, 0.6, 1.5),
+         [spec(2, 6, 3, 4)]),
+    Case("local_response_norm_even_3d", lambda m, x: F(m).local_response_norm(x, 4, 0.2),
+         [spec(2, 5, 7)]),
+    Case("LocalResponseNorm_5d", lambda m, x: m.nn.LocalResponseNorm(2, k=2.0)(x),
+         [spec(2, 3, 2, 3, 2)]),
+]
+
 # The padding, pixel-shuffle and fold layers: each a functional call with its settings.
 LAYERS = [
     Case("ZeroPad2d", lambda m, x: m.nn.ZeroPad2d((1, 2, 0, 3))(x), [spec(2, 3, 4, 5)]),
@@ -147,7 +179,7 @@ LAYERS = [
 ]
 
 
-@pytest.mark.parametrize("case,dtype", params(POOLS + RESIZE + LAYERS))
+@pytest.mark.parametrize("case,dtype", params(POOLS + RESIZE + UNPOOL + LAYERS))
 def test_against_torch(case, dtype):
     run_case(case, dtype)
 
@@ -218,6 +250,21 @@ def test_max_pool_backward_sends_inf_and_nan_only_to_the_max(kw):
     (lambda F_: F_.pixel_unshuffle(chainrule.randn(2, 1, 3, 4), 2),
      "height to be divisible by downscale_factor, but input.size(-2)=3"),
     (lambda F_: F_.pixel_unshuffle(chainrule.randn(2, 1, 4, 3), 2), "width to be divisible"),
+    (lambda F_: F_.max_unpool2d(*F_.max_pool2d(chainrule.randn(1, 2, 6, 7), 2,
+                                               return_indices=True), 2),
+     "(the output planes are of size 6x6)"),
+    (lambda F_: F_.max_unpool2d(*F_.max_pool2d(chainrule.randn(1, 2, 6, 7), 2,
+                                               return_indices=True), 2, output_size=(9, 8)),
+     "(dim 0 must be between 4 and 8)"),
+    (lambda F_: F_.max_unpool2d(chainrule.randn(1, 2, 3, 3), chainrule.zeros(1, 2, 3, 3), 2),
+     "should be type int64"),
+    (lambda F_: F_.max_unpool2d(chainrule.randn(2, 3), chainrule.zeros(2, 3).long(), 2),
+     "expected a 3-D or 4-D input"),
+    (lambda F_: F_.max_unpool2d(chainrule.randn(1, 2, 3, 3), chainrule.zeros(1, 2, 2, 3).long(),
+                                2), "indices of the input's shape"),
+    (lambda F_: F_.max_unpool1d(chainrule.randn(1, 2, 3), chainrule.zeros(1, 2, 3).long(), 2,
+                                output_size=(1, 2)), "containing 1 or 3 elements"),
+    (lambda F_: F_.local_response_norm(chainrule.randn(2, 3), 2), "3D or higher"),
     (lambda F_: chainrule.nn.ZeroPad2d((1, 2, 3))(chainrule.randn(1, 2, 3)),
      "a tuple of 4 ints"),
     (lambda F_: chainrule.nn.ReflectionPad1d(3)(chainrule.randn(1, 2, 3)),

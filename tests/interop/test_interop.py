@@ -227,6 +227,8 @@ LAYERS = [
     ("InstanceNorm1d-affine", lambda: nn.InstanceNorm1d(3, affine=True), (2, 3, 6)),
     ("InstanceNorm2d-running", lambda: _trained_instance_norm(), (2, 3, 4, 5)),
     ("InstanceNorm3d", lambda: nn.InstanceNorm3d(3, affine=True), (2, 3, 2, 3, 4)),
+    ("LocalResponseNorm", lambda: nn.LocalResponseNorm(3, alpha=0.3, beta=0.6, k=1.5),
+     (2, 5, 3, 4)),
     ("Sequential-nested", lambda: nn.Sequential(nn.Linear(6, 5), nn.Sequential(
         nn.Tanh(), nn.Linear(5, 2))), (3, 6)),
 ]
@@ -559,6 +561,35 @@ def test_circular_pad_needs_opset_19(name, padding, shape, tmp_path):
     assert type(from_torch(tm)[1]) is type(model[1])
 
 
+def test_local_response_norm_of_even_size_has_no_onnx_equivalent():
+    with pytest.raises(OnnxExportError, match="even size"):
+        export_onnx(nn.LocalResponseNorm(4), randn(2, 5, 3, 3), io.BytesIO())
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_max_unpool_converts_to_torch_but_is_not_exported(dims, tmp_path):
+    class PoolUnpool(nn.Module):
+        def __init__(self, lib):
+            super().__init__()
+            self.pool = getattr(lib.nn, f"MaxPool{dims}d")(3, 2, 1, return_indices=True)
+            self.unpool = getattr(lib.nn, f"MaxUnpool{dims}d")(3, 2, 1)
+
+        def forward(self, x):
+            return self.unpool(*self.pool(x), output_size=x.shape[2:])
+
+    unpool = PoolUnpool(cr).unpool
+    tm = to_torch(unpool)
+    assert repr(tm) == repr(unpool) and type(from_torch(tm)) is type(unpool)
+    x = randn(2, 3, 7, 6)[..., 0] if dims == 1 else randn(2, 3, 7, 6)
+    y, idx = PoolUnpool(cr).pool(x)
+    ty, tidx = torch.tensor(y.numpy()), torch.tensor(idx.numpy())
+    expected = tm(ty, tidx, output_size=x.shape[2:]).numpy()
+    np.testing.assert_array_equal(unpool(y, idx, output_size=x.shape[2:]).numpy(), expected)
+    # ONNX's MaxPool/MaxUnpool index the whole tensor, not each plane: neither is exported.
+    with pytest.raises(OnnxExportError, match=f"MaxPool{dims}d .*return_indices=True"):
+        export_onnx(PoolUnpool(cr), x, tmp_path / "out.onnx")
+
+
 def test_unfold_and_fold_convert_to_torch_but_have_no_onnx_operator(tmp_path):
     model = nn.Sequential(nn.Unfold(2, padding=1), nn.Fold((4, 5), 2, padding=1))
     x = randn(2, 3, 4, 5)
@@ -754,7 +785,7 @@ def test_every_supported_layer_is_tested():
     from chainrule.interop import SUPPORTED_LAYERS
     tested = {row[0].split("-")[0] for row in LAYERS} | {
         "Embedding", "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Bilinear",
-        "Unfold", "Fold"} | {row[0] for row in CIRCULAR}
+        "Unfold", "Fold", "MaxUnpool1d", "MaxUnpool2d"} | {row[0] for row in CIRCULAR}
     assert set(SUPPORTED_LAYERS) <= tested, set(SUPPORTED_LAYERS) - tested
 
 

@@ -581,5 +581,14 @@ def emit_InstanceNorm1d(em, node, inp):
 
 emit_InstanceNorm2d = emit_InstanceNorm3d = emit_InstanceNorm1d
 
+
+def emit_LocalResponseNorm(em, node, inp):
+    m = node.module
+    if m.size % 2 == 0:  # ONNX centres an even window one channel later than PyTorch
+        raise _error(node, f"with an even size ({m.size}) is not supported: ONNX's LRN "
+                           "places an even window one channel off PyTorch's")
+    return em.node("LRN", [_x(node, inp)], alpha=float(m.alpha), beta=float(m.beta),
+                   bias=float(m.k), size=int(m.size))
+
 # The recurrent layers and cells live in their own file; the exporter looks them up here.
 from .onnx_recurrent import emit_GRU, emit_GRUCell, emit_LSTM, emit_LSTMCell, emit_RNN, emit_RNNCell  # noqa: E402,F401 - after the emitters it builds on

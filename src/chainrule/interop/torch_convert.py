@@ -65,7 +65,7 @@ SUPPORTED_LAYERS = (
     "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
     "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
     "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold", "InstanceNorm1d", "InstanceNorm2d",
-    "InstanceNorm3d",
+    "InstanceNorm3d", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d",
 )
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 

@@ -525,3 +525,55 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
     if unbatched:
         out, idx = out.squeeze(0), idx.squeeze(0)
     return (out, idx) if return_indices else out
+
+
+# -- max unpooling ------------------------------------------------------------------------------
+
+
+def _unpool_size(op: str, in_size: tuple, k: tuple, s: tuple, p: tuple, output_size) -> tuple:
+    """The spatial output size: ``(in - 1) * stride - 2 * padding + kernel`` per dim, or
+    ``output_size`` if it is within a stride of that (PyTorch's rule)."""
+    default = tuple((i - 1) * sd - 2 * pd + kd for i, kd, sd, pd in zip(in_size, k, s, p))
+    if output_size is None:
+        return default
+    size = tuple(int(v) for v in output_size)
+    if len(size) == len(k) + 2:
+        size = size[2:]
+    if len(size) != len(k):
+        raise ValueError(f"output_size should be a sequence containing {len(k)} or {len(k) + 2} "
+                         f"elements, but it has a length of '{len(size)}'")
+    for d, (want, base, sd) in enumerate(zip(size, default, s)):
+        if not base - sd < want < base + sd:
+            raise ValueError(f"{op}: invalid output_size \"{tuple(output_size)}\" (dim {d} "
+                             f"must be between {base - sd} and {base + sd})")
+    return size
+
+
+def max_unpool(op: str, input: Tensor, indices: Tensor, kernel_size, stride, padding,
+               output_size, dims: int) -> Tensor:
+    """The adjoint of max pooling's gather: each value of ``input`` (N, C, *spatial) written
+    at its flat position ``indices`` (as ``return_indices`` gives them) of a zero plane."""
+    nd = input._data.ndim
+    if nd not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{op}: expected a {dims + 1}-D or {dims + 2}-D input, got "
+                           f"{describe(input)}")
+    if not isinstance(indices, Tensor) or indices._data.dtype != np.int64:
+        raise RuntimeError(f"{op}: elements in indices should be type int64 but got: "
+                           f"{describe(indices) if isinstance(indices, Tensor) else indices!r}")
+    if indices._data.shape != input._data.shape:
+        raise RuntimeError(f"{op}: expected indices of the input's shape, got input "
+                           f"{describe(input)} and indices {describe(indices)}")
+    k = _ntuple(kernel_size, dims, op, "kernel_size")
+    s = k if stride is None else _ntuple(stride, dims, op, "stride")
+    p = _ntuple(padding, dims, op, "padding")
+    out_size = _unpool_size(op, input._data.shape[-dims:], k, s, p, output_size)
+    lead = input._data.shape[:-dims]
+    plane = int(np.prod(out_size))
+    flat = indices.reshape(*lead, -1)
+    bad = (flat._data < 0) | (flat._data >= plane)
+    if bad.any():
+        raise RuntimeError(f"{op}: found an invalid max index {int(flat._data[bad][0])} (the "
+                           f"output planes are of size {'x'.join(map(str, out_size))})")
+    zeros = Tensor._zeros(lead + (plane,), input._data.dtype)
+    out = zeros.scatter(-1, flat, input.reshape(*lead, -1))
+    return out.reshape(*lead, *out_size)

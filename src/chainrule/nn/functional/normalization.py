@@ -7,9 +7,11 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...ops import nn_ops
 from ...ops._util import describe
+from ...ops.resize import pad
 from ...tensor import Tensor
 
-__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "rms_norm"]
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm",
+           "local_response_norm", "rms_norm"]
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -149,3 +151,27 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                 if running is not None:
                     running.copy_(repeated.reshape(n, c).mean(0))
     return out.reshape(input.shape)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """AlexNet's local response normalisation across channels of (N, C, *) input:
+
+        out[:, c] = x[:, c] / (k + alpha / size * sum of x[:, j]^2 over j in the window)^beta
+
+    the window being channels ``c - size // 2`` to ``c + (size - 1) // 2`` (zeros beyond the
+    ends; the sum is always divided by ``size``, as PyTorch's).
+    """
+    if input.ndim < 3:
+        raise ValueError(f"local_response_norm: expected 3D or higher dimensionality input "
+                         f"(got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    c = input.shape[1]
+    squares = (input * input).movedim(1, -1)
+    squares = pad(squares, (size // 2, (size - 1) // 2))
+    window = squares.narrow(-1, 0, c)
+    for j in range(1, size):
+        window = window + squares.narrow(-1, j, c)
+    scale = (window.movedim(-1, 1) * (alpha / size) + k) ** beta
+    return input / scale

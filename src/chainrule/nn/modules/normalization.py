@@ -1,6 +1,7 @@
 """Normalisation layers: ``LayerNorm``, ``GroupNorm``, ``RMSNorm``, the batch-norm core
 (``_NormBase``, ``_BatchNorm``) with ``BatchNorm1d`` (BatchNorm2d/3d subclass ``_BatchNorm``
-and only change ``_check_input_dim``), and ``InstanceNorm1d/2d/3d`` on the same base."""
+and only change ``_check_input_dim``), ``InstanceNorm1d/2d/3d`` on the same base, and
+``LocalResponseNorm``."""
 from __future__ import annotations
 
 import numbers
@@ -15,7 +16,7 @@ from ..parameter import Parameter
 from .module import Module
 
 __all__ = ["BatchNorm1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-           "LayerNorm", "RMSNorm"]
+           "LayerNorm", "LocalResponseNorm", "RMSNorm"]
 
 
 def _affine_parameters(module: Module, shape, affine: bool, bias: bool, dtype) -> None:
@@ -294,3 +295,24 @@ class InstanceNorm3d(_InstanceNorm):
     """Instance normalisation of (N, C, D, H, W) or unbatched (C, D, H, W) input."""
 
     no_batch_dims = 4
+
+
+class LocalResponseNorm(Module):
+    """AlexNet's normalisation across ``size`` neighbouring channels (see
+    ``F.local_response_norm``).
+
+    Example:
+        >>> nn.LocalResponseNorm(5)(chainrule.randn(2, 16, 8, 8)).shape
+        chainrule.Size([2, 16, 8, 8])
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -9,7 +9,8 @@ from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d",
+           "MaxUnpool2d"]
 
 
 class _MaxPoolNd(Module):
@@ -161,3 +162,44 @@ class AdaptiveMaxPool1d(_AdaptivePoolNd):
 
     def forward(self, input: Tensor):
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    """Settings as PyTorch stores them: tuples, the stride defaulting to the kernel size."""
+
+    dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = _ntuple(kernel_size, self.dims, name, "kernel_size")
+        self.stride = _ntuple(stride if stride is not None else kernel_size, self.dims, name,
+                              "stride")
+        self.padding = _ntuple(padding, self.dims, name, "padding")
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        unpool = F.max_unpool2d if self.dims == 2 else F.max_unpool1d
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Undo MaxPool2d where it can: each pooled value back at its max's position, zeros
+    elsewhere (``forward(input, indices, output_size=None)``; see ``F.max_unpool2d``).
+
+    Example:
+        >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+        >>> y, idx = pool(chainrule.randn(1, 3, 6, 6))
+        >>> unpool(y, idx).shape
+        chainrule.Size([1, 3, 6, 6])
+    """
+
+    dims = 2
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Undo MaxPool1d where it can (see ``MaxUnpool2d``)."""
+
+    dims = 1
