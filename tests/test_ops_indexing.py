@@ -197,3 +197,42 @@ def test_bucketize_matches_torch_and_errors():
         chainrule.bucketize(chainrule.ones(2), chainrule.ones(2, 2))
     with pytest.raises(RuntimeError, match="side must be 'left' or 'right'"):
         chainrule.searchsorted(chainrule.ones(3), chainrule.ones(2), right=True, side="left")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("args", [(), (7,), (7, -1, 1.5), (3, 0.5, 0.5), (10, 0, 1), (5, 2, 3)])
+def test_histc_matches_torch(dtype, args):
+    """Same counts as torch.histc: NaN and out-of-range values skipped, the last bin closed,
+    bin edges hit exactly (a float32 linspace), min == max meaning the data's range."""
+    import torch
+
+    import chainrule
+    rng = np.random.default_rng(len(args))
+    for x in (rng.standard_normal(1000), np.linspace(0, 1, 1001), np.arange(1000) / 333 - 1):
+        x = x.astype(dtype)
+        if len(args) == 3 and args[1] != args[2]:
+            x[::97] = np.nan  # with an explicit range NaN is skipped (else torch raises)
+        theirs = torch.histc(torch.tensor(x), *args).numpy()
+        ours = chainrule.histc(chainrule.tensor(x), *args)
+        assert ours.dtype == getattr(chainrule, dtype)
+        np.testing.assert_array_equal(ours.numpy(), theirs)
+        np.testing.assert_array_equal(chainrule.tensor(x).histc(*args).numpy(), theirs)
+
+
+def test_histc_edge_cases_and_errors():
+    import chainrule
+    x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    assert not chainrule.histc(x, 3).requires_grad  # not differentiable
+    np.testing.assert_array_equal(chainrule.histc(chainrule.tensor([3.0, 3.0]), 4).numpy(),
+                                  [0, 0, 2, 0])  # an empty range widened by 1 on each side
+    np.testing.assert_array_equal(chainrule.histc(chainrule.zeros(0), 3).numpy(), [0, 0, 0])
+    with pytest.raises(NotImplementedError, match="histc: not implemented for .*int64"):
+        chainrule.histc(chainrule.tensor([1, 2]), 3)
+    with pytest.raises(RuntimeError, match="bins must be > 0"):
+        chainrule.histc(x, 0)
+    with pytest.raises(RuntimeError, match="max must be larger than min"):
+        chainrule.histc(x, 3, min=3, max=1)
+    with pytest.raises(RuntimeError, match="is not finite"):
+        chainrule.histc(chainrule.tensor([1.0, float("inf")]), 3)
+    with pytest.raises(RuntimeError, match="is not finite"):
+        chainrule.histc(chainrule.tensor([1.0, float("nan")]), 3)

@@ -1129,6 +1129,9 @@ class Tensor:
                return_counts: bool = False, dim=None):
         return _ops.unique(self, sorted, return_inverse, return_counts, dim)
 
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
+        return _ops.histc(self, bins, min, max)
+
     def cross(self, other, dim=None):
         return _ops.cross(self, other, dim)
 

@@ -21,9 +21,9 @@ from .elementwise import (abs, absolute, acos, acosh, add, addcdiv, addcmul, arc
                           trunc, where)
 from .einsum import einsum, tensordot, trace  # noqa: F401
 from .function import Function  # noqa: F401
-from .indexing import (argwhere, bucketize, gather, getitem, index_add, index_put,  # noqa
-                       index_select, masked_fill, masked_select, nonzero, scatter, scatter_add,
-                       searchsorted, setitem, take, take_along_dim, unique)
+from .indexing import (argwhere, bucketize, gather, getitem, histc, index_add,  # noqa
+                       index_put, index_select, masked_fill, masked_select, nonzero, scatter,
+                       scatter_add, searchsorted, setitem, take, take_along_dim, unique)
 from .inplace import add_, copy_, div_, fill_, inplace, mul_, pow_, sub_, zero_  # noqa: F401
 from .nn_ops import erf  # noqa: F401
 from .linalg import addmm, bmm, cross, dot, ger, inner, kron, matmul, mm, mv, outer  # noqa

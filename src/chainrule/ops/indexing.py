@@ -465,6 +465,40 @@ def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    """A histogram of all elements in ``bins`` equal-width bins over [min, max], as
+    ``torch.histc``: the last bin includes ``max``, elements outside the range (and NaN) are
+    not counted, ``min == max`` (by default both 0) means the data's own range, and an empty
+    range is widened by 1 on each side. The counts have the input's dtype; not
+    differentiable.
+
+    Example:
+        >>> histc(chainrule.tensor([1., 2., 1., 4.]), bins=3)
+        tensor([2., 1., 1.])
+    """
+    data = input._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f"histc: not implemented for {describe(input)}; use a "
+                                  "floating-point input")
+    bins = int(bins)
+    if bins <= 0:
+        raise RuntimeError(f"histc: bins must be > 0, but got {bins}")
+    lo, hi = data.dtype.type(min), data.dtype.type(max)
+    if lo == hi and data.size:
+        lo, hi = data.min(), data.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"histc: range of [{lo}, {hi}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"histc: max must be larger than min, got min={min}, max={max}")
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    inside = data[(data >= lo) & (data <= hi)]
+    # PyTorch's linear interpolation, in the input's precision: (x - min) * bins / (max - min)
+    pos = ((inside - lo) * data.dtype.type(bins) / (hi - lo)).astype(np.int64)
+    counts = np.bincount(np.minimum(pos, bins - 1), minlength=bins)
+    return Tensor._make(counts.astype(data.dtype))
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements (or, with ``dim``, the distinct slices along it), sorted; with
