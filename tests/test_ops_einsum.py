@@ -1,7 +1,8 @@
 """einsum against PyTorch: matrix products, batches, transposes, sums, outer products,
 diagonals and traces (repeated letters), ellipses (broadcast, right-aligned), the implicit
 output, three or more operands, size-1 broadcasting; values, gradients, finite differences,
-second derivatives; errors."""
+second derivatives; errors. Also the other products and helpers built on existing ops
+(tensordot, trace, diag, kron, cross, cdist, ...)."""
 import numpy as np
 import pytest
 import torch
@@ -144,6 +145,18 @@ PRODUCTS = [
     Case("cross_method_negdim", lambda m, a, b: a.cross(b, dim=-1), [strided(2, 3), spec(1, 3)]),
     Case("kron", lambda m, a, b: m.kron(a, b), [spec(2, 3), spec(4, 2)]),
     Case("kron_ranks", lambda m, a, b: a.kron(b), [spec(3), spec(2, 2, 2)]),
+    Case("cdist", lambda m, a, b: m.cdist(a, b), [spec(4, 3), spec(5, 3)]),
+    Case("cdist_batch_broadcast", lambda m, a, b: m.cdist(a, b), [spec(2, 1, 3, 4), T(3, 6, 4)]),
+    Case("cdist_matmul_rows_over_25", lambda m, a, b: m.cdist(a, b), [spec(27, 3), spec(2, 3)]),
+    Case("cdist_matmul_forced", lambda m, a, b: m.cdist(
+        a, b, compute_mode="use_mm_for_euclid_dist"), [strided(3, 4), spec(2, 4)]),
+    Case("cdist_no_matmul", lambda m, a, b: m.cdist(
+        a, b, compute_mode="donot_use_mm_for_euclid_dist"), [spec(30, 2), spec(3, 2)]),
+    Case("cdist_p1", lambda m, a, b: m.cdist(a, b, p=1), [spec(2, 3, 4), spec(2, 2, 4)]),
+    Case("cdist_p0", lambda m, a, b: m.cdist(a, b, p=0), [spec(3, 4), spec(2, 4)]),
+    Case("cdist_p_half", lambda m, a, b: m.cdist(a, b, p=0.5), [spec(3, 4), spec(2, 4)]),
+    Case("cdist_p3", lambda m, a, b: m.cdist(a, b, p=3), [spec(3, 4), spec(2, 4)]),
+    Case("cdist_pinf", lambda m, a, b: m.cdist(a, b, p=float("inf")), [spec(3, 4), spec(2, 4)]),
 ]
 
 
@@ -151,6 +164,47 @@ PRODUCTS = [
 @pytest.mark.parametrize("case,dtype", params(PRODUCTS))
 def test_cross_and_kron(case, dtype):
     run_case(case, dtype)
+
+
+@pytest.mark.parametrize("p", [0, 0.5, 1, 1.5, 2, 3, float("inf")])
+@pytest.mark.parametrize("mode", ["use_mm_for_euclid_dist_if_necessary",
+                                  "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist"])
+def test_cdist_gradients_where_distances_or_differences_are_zero(p, mode):
+    """PyTorch's gradients at the kinks: zero where two rows coincide, zero for p < 1 where
+    one coordinate coincides, and with p = inf the whole gradient to each tied coordinate."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 30, 3)), rng.standard_normal((5, 3))
+    b[0] = a[0, 0]  # distance zero
+    b[1, 0] = a[1, 1, 0]  # one coordinate difference zero
+    b[2] = a[0, 2] + np.array([1.0, -1.0, 0.5])  # p = inf: two coordinates tie
+    upstream = rng.standard_normal((2, 30, 5))
+
+    def run(lib):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        (lib.cdist(x, y, p=p, compute_mode=mode) * lib.tensor(upstream)).sum().backward()
+        return lib.cdist(x, y, p=p, compute_mode=mode).detach().numpy(), x.grad.numpy(), \
+            y.grad.numpy()
+    for ours, theirs in zip(run(chainrule), run(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_cdist_second_derivatives_and_errors():
+    a, b = np.random.default_rng(1).standard_normal((2, 3, 2))
+    inputs = [chainrule.tensor(v, requires_grad=True) for v in (a, b)]
+    gradgradcheck(lambda x, y: chainrule.cdist(x, y, p=3), inputs)
+    x = chainrule.ones(2, 3)
+    for call, message in [
+            (lambda: chainrule.cdist(chainrule.ones(3), x), "at least 2D tensors, X1 got: 1D"),
+            (lambda: chainrule.cdist(x, chainrule.ones(2, 4)), "same number of columns"),
+            (lambda: chainrule.cdist(x, x, p=-1), "non-negative p"),
+            (lambda: chainrule.cdist(x.long(), x.long()), "floating-point dtypes"),
+            (lambda: chainrule.cdist(x, x.double()), "of one dtype"),
+            (lambda: chainrule.cdist(chainrule.ones(2, 2, 3), chainrule.ones(3, 2, 3)),
+             "broadcast")]:
+        with pytest.raises(RuntimeError, match=message):
+            call()
+    with pytest.raises(ValueError, match="not a valid value for compute_mode"):
+        chainrule.cdist(x, x, compute_mode="fast")
 
 
 @pytest.mark.parametrize("kw", [{}, {"return_inverse": True}, {"return_counts": True},

@@ -26,7 +26,8 @@ from .indexing import (argwhere, bucketize, gather, getitem, histc, index_add,  
                        scatter_add, searchsorted, setitem, take, take_along_dim, unique)
 from .inplace import add_, copy_, div_, fill_, inplace, mul_, pow_, sub_, zero_  # noqa: F401
 from .nn_ops import erf  # noqa: F401
-from .linalg import addmm, bmm, cross, dot, ger, inner, kron, matmul, mm, mv, outer  # noqa
+from .linalg import (addmm, bmm, cdist, cross, dot, ger, inner, kron, matmul, mm,  # noqa
+                     mv, outer)
 from .printing import format_tensor, set_printoptions  # noqa: F401
 from .resize import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .random import (Generator, bernoulli, default_generator, get_rng_state,  # noqa: F401

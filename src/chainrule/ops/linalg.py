@@ -162,3 +162,78 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     blocks = a.reshape([n for s in sa for n in (s, 1)]) * \
         b.reshape([n for s in sb for n in (1, s)])
     return blocks.reshape([x * y for x, y in zip(sa, sb)])
+
+
+_CDIST_MODES = (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                "donot_use_mm_for_euclid_dist")
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """The p-norm distance between each row of ``x1 (*, P, M)`` and each row of
+    ``x2 (*, R, M)``: ``(*, P, R)``, batch dims broadcast; as ``torch.cdist``.
+
+    ``p`` may be any value >= 0: 0 counts the differing coordinates, ``inf`` takes the
+    largest difference. For p = 2 with more than 25 rows on either side (or
+    ``compute_mode='use_mm_for_euclid_dist'``) the squared distances come from one matrix
+    product, ``|a|^2 + |b|^2 - 2 a.b`` (clamped at 1e-30 before the square root, as PyTorch
+    does), instead of a (P, R, M) array of differences. Gradients are PyTorch's: zero where
+    a distance (or, for p < 1, a coordinate difference) is zero; with p = inf each tied
+    largest coordinate gets the whole gradient.
+
+    Example:
+        >>> cdist(chainrule.tensor([[0., 0.], [3., 4.]]), chainrule.tensor([[0., 0.]]))
+        tensor([[0.],
+                [5.]])
+    """
+    op = "cdist"
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x._data.ndim < 2:
+            raise RuntimeError(f"{op} only supports at least 2D tensors, {name} got: "
+                               f"{x._data.ndim}D")
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"{op} only supports floating-point dtypes, {name} got: "
+                               f"{describe(x)}")
+    if x1._data.dtype != x2._data.dtype:
+        raise RuntimeError(f"{op}: expected both inputs of one dtype, got {describe(x1)} and "
+                           f"{describe(x2)}")
+    if x1._data.shape[-1] != x2._data.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1._data.shape[-1]} X2: {x2._data.shape[-1]}")
+    if not p >= 0:
+        raise RuntimeError(f"{op} only supports non-negative p values, got {p}")
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    rows = max(x1._data.shape[-2], x2._data.shape[-2])
+    if p == 2 and compute_mode != "donot_use_mm_for_euclid_dist" and (
+            compute_mode == "use_mm_for_euclid_dist" or rows > 25):
+        return _euclidean_by_matmul(x1, x2)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (*, P, R, M)
+    size = diff.abs()
+    if p == 0:  # how many coordinates differ; its gradient is zero
+        return (size * 0).sum(-1) + (size._data != 0).sum(-1).astype(size._data.dtype)
+    if p == float("inf"):
+        # The largest |difference|, its gradient sent whole to each coordinate that ties for it.
+        top = size.amax(-1)
+        ties = size._data == top._data[..., None]
+        return top.detach() + ((size - size.detach()) * ties).sum(-1)
+    if p == 1:
+        return size.sum(-1)
+    if p < 1:  # |d|^p has an infinite slope at d = 0, where PyTorch's gradient is 0
+        nonzero = size._data != 0
+        powers = size.where(nonzero, 1.0) ** p * nonzero
+    else:
+        powers = size ** p
+    total = powers.sum(-1)
+    positive = total._data > 0  # (sum)^(1/p) has an infinite slope at 0: gradient 0 there
+    return (total.where(positive, 1.0) ** (1 / p)) * positive
+
+
+def _euclidean_by_matmul(x1: Tensor, x2: Tensor) -> Tensor:
+    """sqrt(max(|a|^2 + |b|^2 - 2 a.b, 1e-30)) for every pair of rows, by one matmul of rows
+    extended with the squared norms and ones (PyTorch's _euclidean_dist, differentiable)."""
+    from .shape import cat
+    n1 = (x1 * x1).sum(-1, keepdim=True)
+    n2 = (x2 * x2).sum(-1, keepdim=True)
+    a = cat([x1 * -2, n1, n1.new_ones(n1.shape)], -1)
+    b = cat([x2, n2.new_ones(n2.shape), n2], -1)
+    return (a @ b.transpose(-1, -2)).clamp(min=1e-30).sqrt()
