@@ -1,6 +1,7 @@
 """Reductions and dim-wise ops against PyTorch: sum/mean/var/std over dims (negative, tuples,
 keepdim, correction), max/min (values and indices), amax/amin (ties share the gradient), prod
-(with zeros), logsumexp, norm (p = 2, 1, inf, 3), cumsum, softmax/log_softmax, sort/topk."""
+(with zeros), logsumexp, norm (p = 2, 1, inf, 3), cumsum, cumprod, cummax/cummin (ties, NaN),
+softmax/log_softmax, sort/topk."""
 import pytest
 from conformance import Case, T, ints, params, pos, run_case, spec, strided
 
@@ -66,6 +67,16 @@ CASES = [
     Case("cumprod", lambda m, x: x.cumprod(1), [X]),
     Case("cumprod_negdim", lambda m, x: m.cumprod(x, -2), [T(3, 4)]),
     Case("cumprod_int", lambda m, n: n.cumprod(0), [ints(5)]),
+    Case("cummax", lambda m, x: tuple(m.cummax(x, 1)), [X]),
+    Case("cummax_negdim_T", lambda m, x: tuple(x.cummax(-2)), [T(4, 3)]),
+    # Ties: the later index wins, so the gradient goes there (no finite differences at ties).
+    Case("cummax_ties", lambda m, x: tuple(m.cummax(x, 0)), [spec(6, 3, domain="ties")],
+         fd=False),
+    Case("cummin", lambda m, x: tuple(x.cummin(dim=1)), [strided(3, 5)]),
+    Case("cummin_ties", lambda m, x: tuple(m.cummin(x, -1)), [spec(2, 7, domain="ties")],
+         fd=False),
+    Case("cummax_0d", lambda m, x: tuple(m.cummax(x, 0)), [spec()]),
+    Case("cummin_int", lambda m, n: tuple(n.cummin(0)), [ints(6)]),
     Case("softmax", lambda m, x: m.softmax(x, 1), [X]),
     Case("softmax_negdim", lambda m, x: x.softmax(-1), [T(3, 4)]),
     Case("softmax_large", lambda m, x: (x * 300).softmax(0), [spec(4, 3)], fd=False),
@@ -114,3 +125,21 @@ def test_cumprod_gradients_through_zeros_as_torch(row):
         results.append([d.detach().numpy(), h.numpy(), k.numpy()])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=0)
+
+
+def test_cummax_cummin_nan_and_second_derivatives():
+    """From a NaN on the running extreme is NaN at the last NaN's index, as torch's; the
+    gradient is a scatter-add, itself differentiable."""
+    import numpy as np
+    import torch
+
+    import chainrule
+    from chainrule.autograd import gradgradcheck
+    x = [[1.0, 3.0, float("nan"), 4.0, float("nan"), 7.0], [2.0, 2.0, 1.0, 5.0, 5.0, 0.0]]
+    for name in ("cummax", "cummin"):
+        ours, theirs = getattr(chainrule, name)(chainrule.tensor(x), 1), \
+            getattr(torch, name)(torch.tensor(x), 1)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    a = chainrule.tensor(np.random.default_rng(0).standard_normal((3, 5)), requires_grad=True)
+    gradgradcheck(lambda t: chainrule.cummax(t * t, 1).values, [a])

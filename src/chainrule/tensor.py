@@ -1141,6 +1141,12 @@ class Tensor:
     def cumprod(self, dim, *, dtype=None):
         return _ops.cumprod(self, dim, dtype=dtype)
 
+    def cummax(self, dim):
+        return _ops.cummax(self, dim)
+
+    def cummin(self, dim):
+        return _ops.cummin(self, dim)
+
     def sin(self):
         return _ops.sin(self)
 

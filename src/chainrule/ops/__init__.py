@@ -35,9 +35,9 @@ from .random import (Generator, bernoulli, default_generator, get_rng_state,  # 
                      randint, randint_like, randn, randn_like, random_fill_, randperm, seed,
                      set_rng_state)
 from .reduction import (all, amax, amin, aminmax, any, argmax, argmin, argsort,  # noqa: F401
-                        count_nonzero, cumprod, cumsum, kthvalue, log_softmax, logsumexp, max, mean,
-                        median, min, nanmean, nansum, norm, prod, softmax, sort, std,
-                        std_mean, sum, sum_to_size, topk, var, var_mean)
+                        count_nonzero, cummax, cummin, cumprod, cumsum, kthvalue, log_softmax,
+                        logsumexp, max, mean, median, min, nanmean, nansum, norm, prod, softmax,
+                        sort, std, std_mean, sum, sum_to_size, topk, var, var_mean)
 from .shape import (atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cat,  # noqa: F401
                     chunk, concat, concatenate, diag, diagonal, expand, flatten, flip, fliplr,
                     flipud, hstack, meshgrid, movedim, moveaxis, narrow, permute, repeat,

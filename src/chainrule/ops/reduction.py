@@ -509,6 +509,51 @@ def cumprod(input, dim: int, *, dtype=None):
     return _running("cumprod", Cumprod, input, dim, dtype)
 
 
+class CumExtreme(Function):
+    """Running max (or min) along ``dim``; ``self.indices`` holds, for each position, where
+    that extreme was last reached (PyTorch's ties: the later index; a NaN sticks and is
+    its own index). dL/dx adds each gradient at its index (a scatter-add, so
+    differentiable again)."""
+
+    def __init__(self, dim: int, largest: bool):
+        self.dim, self.largest = dim, largest
+
+    def forward(self, x):
+        flat = x.reshape(1) if x.ndim == 0 else x
+        values = (np.maximum if self.largest else np.minimum).accumulate(flat, axis=self.dim)
+        hit = flat == values
+        if flat.dtype.kind == "f":
+            hit |= np.isnan(flat) & np.isnan(values)
+        position = np.arange(flat.shape[self.dim]).reshape(
+            (-1,) + (1,) * (flat.ndim - 1 - self.dim))
+        self.indices = np.maximum.accumulate(np.where(hit, position, 0), axis=self.dim)
+        return values.reshape(x.shape)
+
+    def backward(self, grad):
+        from .indexing import scatter_add
+        flat = grad.reshape(1) if grad._data.ndim == 0 else grad
+        out = scatter_add(Tensor._zeros(flat._data.shape, grad._data.dtype), self.dim,
+                          Tensor._make(self.indices), flat)
+        return out.reshape(grad._data.shape)
+
+
+def _cum_extreme(op: str, input, dim: int, largest: bool):
+    fn = CumExtreme(normalize_dim(op, dim, builtins.max(input._data.ndim, 1)), largest)
+    values = fn(input)
+    return values_indices(values, Tensor._make(fn.indices.reshape(input._data.shape)))
+
+
+def cummax(input, dim: int):
+    """The running maximum along ``dim`` and where it was reached: (values, indices), as
+    ``torch.cummax`` (ties take the later index; from a NaN on, NaN at the NaN's index)."""
+    return _cum_extreme("cummax", input, dim, True)
+
+
+def cummin(input, dim: int):
+    """The running minimum along ``dim`` and where it was reached (see ``cummax``)."""
+    return _cum_extreme("cummin", input, dim, False)
+
+
 def softmax(input, dim: int, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``, computed after subtracting the max (no overflow)."""
     if dtype is not None:
