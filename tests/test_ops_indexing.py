@@ -1,7 +1,7 @@
 """Indexing against PyTorch: basic slicing (steps, negatives, None, Ellipsis), integer-array
 and boolean-mask indexing (repeated indices accumulate), ``__setitem__`` (the gradient reaches
-both the value and the untouched rest), gather/scatter/scatter_add, index_select, index_add,
-masked_fill, take_along_dim."""
+both the value and the untouched rest), index_put/index_put_ (accumulate: repeats add up),
+gather/scatter/scatter_add, index_select, index_add, masked_fill, take_along_dim."""
 import numpy as np
 import pytest
 from conformance import Case, T, params, pos, run_case, spec, strided
@@ -90,6 +90,15 @@ CASES = [
     Case("index_select_negdim", lambda m, x: m.index_select(x, -1, _t(m, [1, 1])), [X3]),
     Case("index_add", lambda m, x, s: x.index_add(0, _t(m, [1, 1, 3]), s, alpha=2),
          [X, spec(3, 5)]),
+    Case("index_put", lambda m, x, v: m.index_put(x, (_t(m, [0, 3, 2]), _t(m, [4, 0, 4])), v),
+         [X, spec(3)]),
+    Case("index_put_accumulate_repeats", lambda m, x, v: x.index_put(
+        (_t(m, [1, 1, 3, 1]), _t(m, [2, 2, 0, 2])), v, accumulate=True), [X, spec(4)]),
+    Case("index_put_accumulate_broadcast_rows", lambda m, x, v: m.index_put(
+        x, (_t(m, [2, 0, 2]),), v, accumulate=True), [T(4, 5), spec(5)]),
+    Case("index_put_mask", lambda m, x, v: x.index_put((_t(m, MASK),), v), [X, spec()]),
+    Case("index_put__inplace", lambda m, x, v: (x * 1).index_put_(
+        (_t(m, [3, 0]), _t(m, [1, 1])), v, accumulate=True), [X, spec(2)]),
     Case("masked_fill", lambda m, x: x.masked_fill(x > 0.5, -1.0), [X]),
     Case("masked_fill_broadcast", lambda m, x: m.masked_fill(x, _t(m, MASK[0]), 0.0),
          [T(4, 5)]),

@@ -546,6 +546,14 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         _ops.setitem(self, index, value)
 
+    def index_put(self, indices, values, accumulate: bool = False) -> "Tensor":
+        return _ops.index_put(self, tuple(indices), values, accumulate)
+
+    def index_put_(self, indices, values, accumulate: bool = False) -> "Tensor":
+        """``self[indices] = values`` in place (``accumulate``: ``+=``, repeats adding up)."""
+        from .ops.inplace import inplace
+        return inplace(self, _ops.index_put, tuple(indices), values, accumulate)
+
     # -- shapes ----------------------------------------------------------------------------------
     @property
     def T(self) -> "Tensor":  # noqa: N802

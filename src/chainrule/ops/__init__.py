@@ -55,7 +55,7 @@ from .comparison import greater, greater_equal, less, less_equal, not_equal  # n
 # not the machinery (op classes, helpers) that lives here too.
 _MACHINERY = {"Function", "ShapeError", "normalize_dim", "normalize_dims", "unbroadcast",
               "inplace", "format_tensor", "random_fill_", "getitem",
-              "setitem", "index_put", "to_dtype", "new_empty", "new_full", "new_ones",
+              "setitem", "to_dtype", "new_empty", "new_full", "new_ones",
               "new_tensor", "new_zeros", "default_generator"}
 __all__ = sorted(n for n, v in list(globals().items())
                  if not n.startswith("_") and n not in _MACHINERY

@@ -140,6 +140,24 @@ class IndexPut(Function):
         return Tensor._make(g), Tensor._make(region)
 
 
+class IndexPutAccumulate(Function):
+    """``out = x.copy(); out[index] += value``, repeated positions adding up (``np.add.at``):
+    dL/dx = g, dL/dvalue = g[index]."""
+
+    once_differentiable = True
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, value):
+        out = x.copy()
+        np.add.at(out, self.index, value)
+        return out
+
+    def backward(self, grad):
+        return grad, Tensor._make(np.array(grad._data[self.index], copy=True))
+
+
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]``: basic indexing returns a view, integer/boolean arrays a copy."""
     idx, basic = _convert_index(index, input._data.shape)
@@ -153,8 +171,10 @@ def getitem(input: Tensor, index) -> Tensor:
     return out
 
 
-def index_put(input: Tensor, index, value) -> Tensor:
-    """Out of place ``input[index] = value`` (value broadcasts to the indexed region)."""
+def index_put(input: Tensor, index, value, accumulate: bool = False) -> Tensor:
+    """Out of place ``input[index] = value`` (value broadcasts to the indexed region), as
+    ``torch.index_put`` (there ``index`` is a tuple of index tensors; here any index works).
+    With ``accumulate`` the values are added, and positions indexed twice get both."""
     idx, _ = _convert_index(index, input._data.shape)
     if not isinstance(value, Tensor) and np.isscalar(value):
         value = Tensor._make(np.asarray(value, dtype=input._data.dtype))  # no float32 detour
@@ -166,7 +186,7 @@ def index_put(input: Tensor, index, value) -> Tensor:
         raise ShapeError(f"index_put: shape mismatch: value tensor of shape "
                          f"{list(value._data.shape)} cannot be broadcast to indexing result of "
                          f"shape {list(region_shape)}") from None
-    return IndexPut(idx)(input, value)
+    return (IndexPutAccumulate if accumulate else IndexPut)(idx)(input, value)
 
 
 def setitem(input: Tensor, index, value) -> None:
