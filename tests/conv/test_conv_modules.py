@@ -1,6 +1,6 @@
-"""Conv-net layers against PyTorch with the same weights: Conv1d/2d, ConvTranspose1d/2d,
-the pooling layers, Upsample, BatchNorm2d, Dropout2d; parameter names, shapes and default
-initialisation as PyTorch's (so state dicts load both ways), reprs."""
+"""Conv-net layers against PyTorch with the same weights: Conv1d/2d/3d, ConvTranspose1d/2d,
+the pooling layers (3-D included), Upsample, BatchNorm2d, Dropout2d; parameter names, shapes
+and default initialisation as PyTorch's (so state dicts load both ways), reprs."""
 import math
 
 import numpy as np
@@ -56,6 +56,35 @@ def test_conv1d_layer(args, kw, shape):
     check_layer(nn.Conv1d(*args, **kw), torch.nn.Conv1d(*args, **kw), shape)
 
 
+@pytest.mark.parametrize("args,kw,shape", [
+    ((3, 4, 3), {}, (2, 3, 5, 6, 7)),
+    ((4, 6, (2, 3, 1)), dict(stride=(2, 1, 2), padding=(1, 0, 2), dilation=(2, 1, 1),
+                             groups=2, bias=False), (2, 4, 7, 6, 5)),
+    ((2, 3, 3), dict(padding="same", padding_mode="replicate"), (1, 2, 4, 5, 3)),
+    ((2, 2, 2), dict(padding=1, padding_mode="circular"), (2, 2, 3, 4, 4)),
+    ((2, 3, 3), dict(padding=1), (2, 3, 4, 4)),  # unbatched (C, D, H, W)
+])
+def test_conv3d_layer(args, kw, shape):
+    check_layer(nn.Conv3d(*args, **kw), torch.nn.Conv3d(*args, **kw), shape)
+    assert repr(nn.Conv3d(*args, **kw)) == repr(torch.nn.Conv3d(*args, **kw))
+
+
+def test_conv3d_float32_and_errors():
+    check_layer(nn.Conv3d(3, 4, 3, stride=2), torch.nn.Conv3d(3, 4, 3, stride=2),
+                (2, 3, 7, 8, 9))
+    ours, theirs = nn.Conv3d(3, 4, 3), torch.nn.Conv3d(3, 4, 3)  # float32 end to end
+    same_weights(ours, theirs)
+    x = np.random.default_rng(2).standard_normal((2, 3, 5, 6, 7)).astype(np.float32)
+    np.testing.assert_allclose(ours(chainrule.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="conv3d: given groups=1, .* to have 3 channels"):
+        ours(chainrule.randn(1, 2, 4, 4, 4))
+    with pytest.raises(RuntimeError, match="conv3d: expected a 5-D input"):
+        ours(chainrule.randn(3, 4, 4))
+    with pytest.raises(RuntimeError, match="kernel's depth 3 .* does not fit"):
+        ours(chainrule.randn(1, 3, 2, 5, 5))
+
+
 def test_conv_transpose_layers():
     check_layer(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1),
                 torch.nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1),
@@ -94,23 +123,45 @@ def test_conv_transpose_bad_output_size():
     (nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2),
      (1, 2, 3, 3)),
     (nn.UpsamplingNearest2d(size=5), torch.nn.UpsamplingNearest2d(size=5), (1, 2, 3, 3)),
+    (nn.MaxPool3d(2), torch.nn.MaxPool3d(2), (2, 3, 4, 6, 5)),
+    (nn.MaxPool3d((3, 2, 2), stride=2, padding=(1, 0, 1), dilation=(1, 2, 1), ceil_mode=True),
+     torch.nn.MaxPool3d((3, 2, 2), stride=2, padding=(1, 0, 1), dilation=(1, 2, 1),
+                        ceil_mode=True), (2, 2, 7, 6, 5)),
+    (nn.MaxPool3d(2, 1), torch.nn.MaxPool3d(2, 1), (2, 3, 4, 3)),  # unbatched
+    (nn.AvgPool3d(2), torch.nn.AvgPool3d(2), (2, 3, 4, 6, 5)),
+    (nn.AvgPool3d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+     torch.nn.AvgPool3d(3, 2, 1, ceil_mode=True, count_include_pad=False), (2, 2, 6, 7, 5)),
+    (nn.AvgPool3d((2, 3, 1), divisor_override=4), torch.nn.AvgPool3d((2, 3, 1),
+                                                                     divisor_override=4),
+     (1, 2, 4, 6, 3)),
 ])
 def test_parameterless_layers(ours, theirs, shape):
     check_layer(ours, theirs, shape)
     assert repr(ours) == repr(theirs)
 
 
-def test_max_pool_layer_return_indices():
-    x = np.random.default_rng(0).standard_normal((2, 3, 6, 7))
-    out, idx = nn.MaxPool2d(2, return_indices=True)(chainrule.tensor(x))
-    out_t, idx_t = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
-    np.testing.assert_array_equal(idx.numpy(), idx_t.numpy())
-    assert idx.dtype == chainrule.int64
+@pytest.mark.parametrize("dims,kw", [(2, dict(kernel_size=2)),
+                                     (3, dict(kernel_size=3, stride=2, padding=1)),
+                                     (3, dict(kernel_size=(2, 2, 3), dilation=(2, 1, 1),
+                                              ceil_mode=True))])
+def test_max_pool_layer_return_indices(dims, kw):
+    """The flat positions of the maxima, as torch gives them; on integer ties (many equal
+    values) the first in (depth, row, column) order wins, here as there."""
+    shape = (2, 3, 6, 7) if dims == 2 else (2, 3, 5, 6, 7)
+    for x in (np.random.default_rng(0).standard_normal(shape),
+              np.random.default_rng(1).integers(-1, 2, shape).astype(float)):
+        out, idx = getattr(nn, f"MaxPool{dims}d")(return_indices=True, **kw)(chainrule.tensor(x))
+        out_t, idx_t = getattr(torch.nn, f"MaxPool{dims}d")(return_indices=True, **kw)(
+            torch.tensor(x))
+        np.testing.assert_array_equal(out.numpy(), out_t.numpy())
+        np.testing.assert_array_equal(idx.numpy(), idx_t.numpy())
+        assert idx.dtype == chainrule.int64
 
 
 @pytest.mark.parametrize("make", [
     lambda m: m.Conv2d(3, 8, 5), lambda m: m.Conv2d(4, 6, (3, 2), groups=2, bias=False),
     lambda m: m.Conv1d(3, 5, 4), lambda m: m.ConvTranspose2d(6, 4, 3, groups=2),
+    lambda m: m.Conv3d(4, 6, (1, 3, 2), groups=2),
 ])
 def test_parameter_names_shapes_and_state_dict_interchange(make):
     ours, theirs = make(nn), make(torch.nn)

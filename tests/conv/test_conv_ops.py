@@ -5,7 +5,7 @@ derivatives, odd sizes, batch of 1, a single channel, non-contiguous inputs, err
 import numpy as np
 import pytest
 import torch
-from conformance import Case, check_against_torch, params, run_case, spec, strided
+from conformance import Case, T, check_against_torch, params, run_case, spec, strided
 
 import chainrule
 import chainrule.nn  # noqa: F401  (m.nn.functional below)
@@ -75,6 +75,13 @@ CONV_OTHER = [
     Case("conv1d_same_groups", lambda m, x, w, b: F(m).conv1d(x, w, b, padding="same", groups=2),
          [spec(2, 4, 9), spec(6, 2, 4), spec(6)]),
     Case("conv1d_unbatched", lambda m, x, w: F(m).conv1d(x, w), [spec(3, 7), spec(2, 3, 3)]),
+    Case("conv3d", lambda m, x, w, b: F(m).conv3d(x, w, b), [spec(2, 3, 4, 5, 4),
+                                                            spec(2, 3, 2, 3, 2), spec(2)]),
+    Case("conv3d_all_options", lambda m, x, w, b: F(m).conv3d(
+        x, w, b, stride=(2, 1, 2), padding=(2, 1, 0), dilation=(2, 1, 1), groups=2),
+         [strided(1, 4, 6, 5, 5), spec(4, 2, 2, 2, 3), spec(4)]),
+    Case("conv3d_same_unbatched", lambda m, x, w: F(m).conv3d(x, w, padding="same"),
+         [spec(2, 3, 4, 3), T(3, 2, 2, 3, 2)]),
     Case("conv_transpose2d", lambda m, x, w, b: F(m).conv_transpose2d(x, w, b, stride=2,
                                                                        padding=1),
          [spec(2, 3, 4, 5), spec(3, 4, 3, 3), spec(4)]),

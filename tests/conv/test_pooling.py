@@ -1,4 +1,4 @@
-"""Pooling, padding and resizing against PyTorch: max/avg pooling 1-D and 2-D (kernel,
+"""Pooling, padding and resizing against PyTorch: max/avg pooling 1-D, 2-D and 3-D (kernel,
 stride, padding, dilation, ceil_mode, return_indices, count_include_pad, divisor_override),
 adaptive avg/max pooling (sizes that don't divide), F.pad (constant, reflect, replicate,
 circular, negative), F.interpolate (nearest, linear, bilinear, align_corners both),
@@ -127,6 +127,21 @@ def unpool(dims, size=None, **kw):
     return fn
 
 
+POOLS_3D = [
+    Case("max_pool3d", pool("max_pool3d", kernel_size=2), [spec(2, 3, 4, 6, 5)]),
+    Case("max_pool3d_options", pool("max_pool3d", kernel_size=(3, 2, 2), stride=2,
+                                    padding=(1, 0, 1), dilation=(1, 2, 1), ceil_mode=True),
+         [strided(2, 2, 7, 6, 5)]),
+    Case("max_pool3d_ties", pool("max_pool3d", kernel_size=2),
+         [spec(1, 2, 4, 4, 4, domain="ties")], fd=False),
+    Case("avg_pool3d", pool("avg_pool3d", kernel_size=2), [spec(2, 3, 4, 6, 5)]),
+    Case("avg_pool3d_exclude_pad_ceil", pool("avg_pool3d", kernel_size=3, stride=2, padding=1,
+                                             ceil_mode=True, count_include_pad=False),
+         [T(2, 2, 6, 7, 5)]),
+    Case("avg_pool3d_divisor_unbatched", pool("avg_pool3d", kernel_size=(2, 3, 1),
+                                              divisor_override=4), [spec(2, 4, 6, 3)]),
+]
+
 UNPOOL = [
     Case("max_unpool2d", unpool(2, kernel_size=2), [spec(2, 3, 6, 8)]),
     # Overlapping windows: an element that is the max of two windows is written twice and
@@ -179,7 +194,7 @@ LAYERS = [
 ]
 
 
-@pytest.mark.parametrize("case,dtype", params(POOLS + RESIZE + UNPOOL + LAYERS))
+@pytest.mark.parametrize("case,dtype", params(POOLS + POOLS_3D + RESIZE + UNPOOL + LAYERS))
 def test_against_torch(case, dtype):
     run_case(case, dtype)
 
@@ -265,6 +280,11 @@ def test_max_pool_backward_sends_inf_and_nan_only_to_the_max(kw):
     (lambda F_: F_.max_unpool1d(chainrule.randn(1, 2, 3), chainrule.zeros(1, 2, 3).long(), 2,
                                 output_size=(1, 2)), "containing 1 or 3 elements"),
     (lambda F_: F_.local_response_norm(chainrule.randn(2, 3), 2), "3D or higher"),
+    (lambda F_: F_.max_pool3d(chainrule.randn(1, 2, 4, 4, 4), 2, padding=(2, 0, 0)),
+     "pad should be at most half"),
+    (lambda F_: F_.avg_pool3d(chainrule.randn(2, 4, 4), 2), "expected a 4-D or 5-D input"),
+    (lambda F_: F_.avg_pool3d(chainrule.randn(1, 1, 2, 2, 2), 2, divisor_override=0),
+     "divisor must be not zero"),
     (lambda F_: chainrule.nn.ZeroPad2d((1, 2, 3))(chainrule.randn(1, 2, 3)),
      "a tuple of 4 ints"),
     (lambda F_: chainrule.nn.ReflectionPad1d(3)(chainrule.randn(1, 2, 3)),

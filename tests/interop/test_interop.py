@@ -229,6 +229,12 @@ LAYERS = [
     ("InstanceNorm3d", lambda: nn.InstanceNorm3d(3, affine=True), (2, 3, 2, 3, 4)),
     ("LocalResponseNorm", lambda: nn.LocalResponseNorm(3, alpha=0.3, beta=0.6, k=1.5),
      (2, 5, 3, 4)),
+    ("Conv3d", lambda: nn.Conv3d(3, 4, (2, 3, 3), stride=(1, 2, 1), padding=(1, 0, 1),
+                                 groups=1), (2, 3, 4, 6, 5)),
+    ("Conv3d-same-groups", lambda: nn.Conv3d(4, 4, 3, padding="same", groups=2, bias=False),
+     (2, 4, 3, 5, 4)),
+    ("MaxPool3d", lambda: nn.MaxPool3d(3, 2, 1, ceil_mode=True), (2, 3, 5, 6, 7)),
+    ("AvgPool3d", lambda: nn.AvgPool3d(2, count_include_pad=False, padding=1), (2, 3, 4, 5, 6)),
     ("Sequential-nested", lambda: nn.Sequential(nn.Linear(6, 5), nn.Sequential(
         nn.Tanh(), nn.Linear(5, 2))), (3, 6)),
 ]

@@ -346,6 +346,10 @@ def emit_Conv2d(em, node, inp):
     return _conv(em, node, inp, 2, False)
 
 
+def emit_Conv3d(em, node, inp):
+    return _conv(em, node, inp, 3, False)
+
+
 def emit_ConvTranspose1d(em, node, inp):
     return _conv(em, node, inp, 1, True)
 
@@ -381,12 +385,20 @@ def emit_MaxPool2d(em, node, inp):
     return _pool(em, node, inp, 2, "MaxPool")
 
 
+def emit_MaxPool3d(em, node, inp):
+    return _pool(em, node, inp, 3, "MaxPool")
+
+
 def emit_AvgPool1d(em, node, inp):
     return _pool(em, node, inp, 1, "AveragePool")
 
 
 def emit_AvgPool2d(em, node, inp):
     return _pool(em, node, inp, 2, "AveragePool")
+
+
+def emit_AvgPool3d(em, node, inp):
+    return _pool(em, node, inp, 3, "AveragePool")
 
 
 def _adaptive(em, node, inp, n: int, kind: str):

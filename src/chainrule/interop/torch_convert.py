@@ -65,7 +65,8 @@ SUPPORTED_LAYERS = (
     "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
     "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
     "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold", "InstanceNorm1d", "InstanceNorm2d",
-    "InstanceNorm3d", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d",
+    "InstanceNorm3d", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d", "Conv3d", "MaxPool3d",
+    "AvgPool3d",
 )
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 

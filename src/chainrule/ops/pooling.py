@@ -217,16 +217,22 @@ class MaxPool2dGather(Function):
         return MaxPool2dScatter(self.pool)(grad)
 
 
+def _window_lengths(n_out: int, k: int, s: int, p: int, size: int,
+                    count_include_pad: bool) -> np.ndarray:
+    """Along one axis, how many elements each average-pooling window divides by: its length
+    within the padded input (a ceil_mode window may end past it), or only its real ones."""
+    start = np.arange(n_out) * s - p
+    end = np.minimum(start + k, size + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
 def _avg_divisor(g: PoolGeometry, count_include_pad: bool, dtype):
     """The (OH, OW) divisor of average pooling, a product of per-axis window lengths."""
-    def axis(n_out, k, s, p, size):
-        start = np.arange(n_out) * s - p
-        end = np.minimum(start + k, size + p)
-        with_pad = end - start
-        valid = np.minimum(end, size) - np.maximum(start, 0)
-        return with_pad if count_include_pad else valid
-    return np.outer(axis(g.oh, g.kh, g.sh, g.ph, g.h),
-                    axis(g.ow, g.kw, g.sw, g.pw, g.w)).astype(dtype)
+    return np.outer(_window_lengths(g.oh, g.kh, g.sh, g.ph, g.h, count_include_pad),
+                    _window_lengths(g.ow, g.kw, g.sw, g.pw, g.w, count_include_pad)
+                    ).astype(dtype)
 
 
 class AvgPool2d(Function):
@@ -281,13 +287,13 @@ class AvgPool2dAdjoint(Function):
 # -- public functions ---------------------------------------------------------------------------
 
 
-def _pool_geometry(op: str, x: Tensor, kernel_size, stride, padding, dilation,
-                   ceil_mode: bool) -> PoolGeometry:
-    k = _ntuple(kernel_size, 2, op, "kernel_size")
+def _pool_args(op: str, kernel_size, stride, padding, dilation, n: int) -> tuple:
+    """Kernel, stride (default: the kernel), padding and dilation as n-tuples, checked."""
+    k = _ntuple(kernel_size, n, op, "kernel_size")
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else _ntuple(stride, 2, op, "stride")
-    p = _ntuple(padding, 2, op, "padding")
-    d = _ntuple(dilation, 2, op, "dilation")
+        else _ntuple(stride, n, op, "stride")
+    p = _ntuple(padding, n, op, "padding")
+    d = _ntuple(dilation, n, op, "dilation")
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
         raise RuntimeError(f"{op}: kernel_size, stride and dilation must be positive, got "
                            f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}")
@@ -296,6 +302,12 @@ def _pool_geometry(op: str, x: Tensor, kernel_size, stride, padding, dilation,
             raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, "
                                f"but got pad={padding}, kernel_size={kernel_size} and "
                                f"dilation={dilation}")
+    return k, s, p, d
+
+
+def _pool_geometry(op: str, x: Tensor, kernel_size, stride, padding, dilation,
+                   ceil_mode: bool) -> PoolGeometry:
+    k, s, p, d = _pool_args(op, kernel_size, stride, padding, dilation, 2)
     h, w = x._data.shape[2:]
     oh = pool_out_size(op, h, k[0], s[0], p[0], d[0], ceil_mode)
     ow = pool_out_size(op, w, k[1], s[1], p[1], d[1], ceil_mode)
@@ -577,3 +589,82 @@ def max_unpool(op: str, input: Tensor, indices: Tensor, kernel_size, stride, pad
     zeros = Tensor._zeros(lead + (plane,), input._data.dtype)
     out = zeros.scatter(-1, flat, input.reshape(*lead, -1))
     return out.reshape(*lead, *out_size)
+
+
+# -- 3-D pooling: 2-D pooling of each kernel depth offset's slices, combined ---------------------
+
+
+def _depth_slabs(op: str, x: Tensor, k: tuple, s: tuple, p: tuple, d: tuple, ceil_mode: bool,
+                 fill) -> tuple:
+    """Output depth D_out and, for each kernel depth offset t, the input's depth slices that
+    offset meets in every window, as (N, C*D_out, H, W) images for a 2-D pooling; depth is
+    padded with ``fill`` in front and behind (behind as far as ceil_mode's last window)."""
+    from .resize import pad
+    n, c, depth, h, w = x._data.shape
+    d_out = pool_out_size(op, depth, k[0], s[0], p[0], d[0], ceil_mode)
+    total = max((d_out - 1) * s[0] + d[0] * (k[0] - 1) + 1, depth + 2 * p[0])
+    if total > depth:
+        x = pad(x, (0, 0, 0, 0, p[0], total - depth - p[0]), value=fill)
+    slabs = [x.narrow(2, t * d[0], s[0] * (d_out - 1) + 1)[:, :, ::s[0]].reshape(
+        n, c * d_out, h, w) for t in range(k[0])]
+    return d_out, slabs
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """3-D max pooling over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``); arguments as
+    ``max_pool2d`` with triples. The max of each window is the max over its kernel depth
+    offsets of 2-D max pooling of the depth slices, the first one winning a tie, so the
+    gradient goes to the first max in (depth, row, column) order, as PyTorch's.
+    ``return_indices`` gives flat ``(d * H + h) * W + w`` positions."""
+    op = "max_pool3d"
+    x, unbatched = _as_4d(op, input, 3)
+    k, s, p, d = _pool_args(op, kernel_size, stride, padding, dilation, 3)
+    n, c, depth, h, w = x._data.shape
+    d_out, slabs = _depth_slabs(op, x, k, s, p, d, ceil_mode, _pad_value(x._data.dtype))
+    pooled = [max_pool2d(slab, k[1:], s[1:], p[1:], d[1:], ceil_mode, True) for slab in slabs]
+    from .shape import stack
+    values = stack([v for v, _ in pooled])  # (kD, N, C*D_out, OH, OW)
+    choice = np.argmax(values._data, axis=0)[None]  # the first max (or NaN) over depth
+    out = values.take_along_dim(Tensor._make(choice), 0)[0]
+    out = out.reshape(n, c, d_out, *out._data.shape[2:])
+    if unbatched:
+        out = out.squeeze(0)
+    if not return_indices:
+        return out
+    plane = np.take_along_axis(np.stack([i._data for _, i in pooled]), choice, 0)[0]
+    rows = np.arange(d_out).reshape(-1, 1, 1) * s[0] - p[0]  # each window's first depth
+    depth_index = (rows + choice[0].reshape(n, c, d_out, *plane.shape[2:]) * d[0])
+    index = depth_index * (h * w) + plane.reshape(depth_index.shape)
+    index = Tensor._make(index.astype(np.int64))
+    return out, index.squeeze(0) if unbatched else index
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """3-D average pooling over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``); arguments as
+    ``avg_pool2d`` with triples: the window sums of 2-D pooling of each kernel depth
+    offset's slices, added, then divided by each window's count (or ``divisor_override``)."""
+    op = "avg_pool3d"
+    x, unbatched = _as_4d(op, input, 3)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating-point input, got {describe(x)}")
+    k, s, p, _ = _pool_args(op, kernel_size, stride, padding, 1, 3)
+    if divisor_override is not None and int(divisor_override) == 0:
+        raise RuntimeError(f"{op}: divisor must be not zero")
+    n, c, depth, h, w = x._data.shape
+    d_out, slabs = _depth_slabs(op, x, k, s, p, (1, 1, 1), ceil_mode, 0.0)
+    total = None
+    for slab in slabs:  # window sums over H and W (zero padding), one depth offset at a time
+        part = avg_pool2d(slab, k[1:], s[1:], p[1:], ceil_mode, True, divisor_override=1)
+        total = part if total is None else total + part
+    oh, ow = total._data.shape[2:]
+    total = total.reshape(n, c, d_out, oh, ow)
+    if divisor_override is not None:
+        out = total / float(divisor_override)
+    else:
+        lengths = [_window_lengths(n_out, ki, si, pi, size, count_include_pad)
+                   for n_out, ki, si, pi, size in zip((d_out, oh, ow), k, s, p, (depth, h, w))]
+        divisor = np.einsum("i,j,k->ijk", *lengths).astype(x._data.dtype)
+        out = total / Tensor._make(divisor)
+    return out.squeeze(0) if unbatched else out

@@ -13,8 +13,10 @@ from ...ops.pooling import (  # noqa: F401
     adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
     max_unpool,
 )
 from ...ops.resize import interpolate, pad, pixel_shuffle, pixel_unshuffle  # noqa: F401
@@ -24,7 +26,7 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "pad",
            "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "max_pool1d_with_indices", "max_pool2d_with_indices", "pixel_shuffle",
-           "pixel_unshuffle", "max_unpool1d", "max_unpool2d"]
+           "pixel_unshuffle", "max_unpool1d", "max_unpool2d", "max_pool3d", "avg_pool3d"]
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,

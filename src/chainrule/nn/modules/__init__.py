@@ -11,7 +11,7 @@ from .sparse import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
 from .rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
                   RNNCellBase)
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .pooling import *  # noqa: F401,F403
 from .upsampling import (PixelShuffle, PixelUnshuffle, Upsample,  # noqa: F401
                          UpsamplingBilinear2d, UpsamplingNearest2d)

@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``.
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d``, ``ConvTranspose1d``,
+``ConvTranspose2d``.
 
 Parameter names, shapes and default initialisation are PyTorch's, so state dicts interchange:
 ``weight`` is ``(out_channels, in_channels // groups, *kernel_size)`` for a convolution and
@@ -18,7 +19,7 @@ from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -108,7 +109,31 @@ class _ConvNd(Module):
         return s
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """Conv1d, Conv2d and Conv3d: ``_function`` (F.conv1d/2d/3d), after F.pad for a
+    non-zero ``padding_mode``."""
+
+    _function = None
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._explicit_padding(), mode=self.padding_mode)
+            return self._function(input, weight, bias, self.stride, 0, self.dilation,
+                                  self.groups)
+        return self._function(input, weight, bias, self.stride, self.padding, self.dilation,
+                              self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv2d(_Conv):
     """2-D convolution layer: ``out = bias + sum_c weight[:, c] * input[c]`` (cross-correlation).
 
     Args:
@@ -133,24 +158,23 @@ class Conv2d(_ConvNd):
         chainrule.Size([64, 6, 28, 28])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
-
-    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        if self.padding_mode != "zeros":
-            input = F.pad(input, self._explicit_padding(), mode=self.padding_mode)
-            return F.conv2d(input, weight, bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv2d(input, weight, bias, self.stride, self.padding, self.dilation,
-                        self.groups)
-
-    def forward(self, input: Tensor) -> Tensor:
-        return self._conv_forward(input, self.weight, self.bias)
+    _function = staticmethod(F.conv2d)
 
 
-class Conv1d(_ConvNd):
+class Conv3d(_Conv):
+    """3-D convolution layer over ``(N, C_in, D, H, W)`` (video, volumes); weight
+    ``(out, in // groups, kD, kH, kW)``; arguments as ``Conv2d`` with triples.
+
+    Example:
+        >>> nn.Conv3d(3, 8, 3, padding=1)(chainrule.randn(2, 3, 4, 16, 16)).shape
+        chainrule.Size([2, 8, 4, 16, 16])
+    """
+
+    _dims = 3
+    _function = staticmethod(F.conv3d)
+
+
+class Conv1d(_Conv):
     """1-D convolution layer over ``(N, C_in, L)``; weight ``(out, in // groups, k)``.
 
     Arguments as ``Conv2d`` with single ints. ``L_out = floor((L + 2*padding -
@@ -162,21 +186,7 @@ class Conv1d(_ConvNd):
     """
 
     _dims = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            input = F.pad(input, self._explicit_padding(), mode=self.padding_mode)
-            return F.conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation,
-                            self.groups)
-        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
-        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _function = staticmethod(F.conv1d)
 
 
 class _ConvTransposeNd(_ConvNd):

@@ -10,7 +10,7 @@ from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d",
-           "MaxUnpool2d"]
+           "MaxUnpool2d", "MaxPool3d", "AvgPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -60,15 +60,29 @@ class MaxPool1d(_MaxPoolNd):
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """Max pooling over ``(N, C, D, H, W)``; arguments as ``MaxPool2d`` with triples.
+
+    Example:
+        >>> nn.MaxPool3d(2)(chainrule.randn(1, 3, 8, 16, 16)).shape
+        chainrule.Size([1, 3, 4, 8, 8])
+    """
+
+    def forward(self, input: Tensor):
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
 class _AvgPoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -86,11 +100,6 @@ class AvgPool2d(_AvgPoolNd):
         >>> nn.AvgPool2d(2)(chainrule.ones(1, 1, 4, 4)).shape
         chainrule.Size([1, 1, 2, 2])
     """
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
-        self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -203,3 +212,11 @@ class MaxUnpool1d(_MaxUnpoolNd):
     """Undo MaxPool1d where it can (see ``MaxUnpool2d``)."""
 
     dims = 1
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Average pooling over ``(N, C, D, H, W)``; arguments as ``AvgPool2d`` with triples."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
