@@ -525,7 +525,6 @@ def emit_UpsamplingBilinear2d(em, node, inp):
     return _upsample(em, node, inp, "bilinear", True)
 
 
-
 # -- padding, pixel shuffle, instance norm ------------------------------------------------------
 
 _PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",

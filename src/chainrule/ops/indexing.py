@@ -274,16 +274,19 @@ class Scatter(Function):
         return out
 
     def backward(self, grad):
-        coords = _coords(self.index, self.dim)
-        keep = np.ones(grad.shape, dtype=bool)
-        keep[coords] = False
-        from .elementwise import KeepWhere  # exact zeros where src went, as PyTorch's
-        g_x = KeepWhere(keep)(grad)
-        g_src = Gather(self.dim, self.index)(grad)
-        if self.src_shape == ():
-            g_src = g_src.sum()
-        elif g_src._data.shape != self.src_shape:
-            g_src = _pad_to(g_src, self.src_shape)
+        need = self.next_functions
+        g_x = g_src = None
+        if need[0] is not None:  # max_unpool scatters into zeros that need no gradient
+            keep = np.ones(grad.shape, dtype=bool)
+            keep[_coords(self.index, self.dim)] = False
+            from .elementwise import KeepWhere  # exact zeros where src went, as PyTorch's
+            g_x = KeepWhere(keep)(grad)
+        if need[1] is not None:
+            g_src = Gather(self.dim, self.index)(grad)
+            if self.src_shape == ():
+                g_src = g_src.sum()
+            elif g_src._data.shape != self.src_shape:
+                g_src = _pad_to(g_src, self.src_shape)
         return g_x, g_src
 
 

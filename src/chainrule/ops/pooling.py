@@ -622,9 +622,10 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     k, s, p, d = _pool_args(op, kernel_size, stride, padding, dilation, 3)
     n, c, depth, h, w = x._data.shape
     d_out, slabs = _depth_slabs(op, x, k, s, p, d, ceil_mode, _pad_value(x._data.dtype))
-    pooled = [max_pool2d(slab, k[1:], s[1:], p[1:], d[1:], ceil_mode, True) for slab in slabs]
+    pooled = [max_pool2d(slab, k[1:], s[1:], p[1:], d[1:], ceil_mode, return_indices)
+              for slab in slabs]
     from .shape import stack
-    values = stack([v for v, _ in pooled])  # (kD, N, C*D_out, OH, OW)
+    values = stack([v for v, _ in pooled] if return_indices else pooled)  # (kD, N, C*D_out, ..)
     choice = np.argmax(values._data, axis=0)[None]  # the first max (or NaN) over depth
     out = values.take_along_dim(Tensor._make(choice), 0)[0]
     out = out.reshape(n, c, d_out, *out._data.shape[2:])
